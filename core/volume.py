@@ -118,4 +118,4 @@ def writable_view(image: sitk.Image) -> np.ndarray:
     view = sitk.GetArrayViewFromImage(image)  # also makes the buffer unique
     address = view.__array_interface__["data"][0]
     raw = (ctypes.c_uint8 * view.nbytes).from_address(address)
-    return np.frombuffer(raw, dtype=view.dtype).reshape(view.shape)
+    return np.frombuffer(memoryview(raw), dtype=view.dtype).reshape(view.shape)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 
-class CandidateKind(str, Enum):
+class CandidateKind(StrEnum):
     """What a series candidate is, in the user's terms."""
 
     VOLUME = "volume"  #: a 3D stack (single-frame slices or one multi-frame file)
@@ -23,7 +23,7 @@ class CandidateKind(str, Enum):
     NOT_IMAGE = "not_image"  #: DICOM without pixels (SR, RT plan, presentation state...)
 
 
-class ItemKind(str, Enum):
+class ItemKind(StrEnum):
     """Non-DICOM things found on the media."""
 
     PDF = "pdf"
