@@ -1,0 +1,52 @@
+# cbct-viewer: the two front-door commands are `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SAMPLE ?= sample
+
+.PHONY: run test install install-test system-deps system-deps-test lint bench screenshots clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@ $(VENV)/.installed
+
+system-deps:
+	packaging/system-deps.sh run
+
+system-deps-test:
+	packaging/system-deps.sh test
+
+install: system-deps $(VENV)/.installed
+
+install-test: system-deps-test $(VENV)/.installed-test
+
+## Install, write the built-in dental phantom if missing, open the viewer on it.
+run: install
+	$(VENV)/bin/cbct-viewer sample $(SAMPLE) --if-missing
+	$(VENV)/bin/cbct-viewer $(SAMPLE)
+
+## Install everything the tests need (system packages too), then lint and run the suite.
+test: install-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy app core io rendering
+	$(PY) -m pytest tests/test_import_contracts.py -q
+	xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) -m pytest
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy app core io rendering
+
+bench: install-test
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
