@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import SimpleITK as sitk
+
     from cbctviewer.io.report import ScanReport, SeriesCandidate
 
 SUBCOMMANDS = ("inspect", "check", "convert", "sample")
@@ -152,7 +154,7 @@ def _choose_series(report: ScanReport, wanted: str | None) -> SeriesCandidate | 
     return f"the media holds {len(volumes)} volumes; choose one with --series:\n{keys}"
 
 
-def _write_atomically(image: object, out: Path) -> None:
+def _write_atomically(image: sitk.Image, out: Path) -> None:
     import SimpleITK as sitk
 
     suffix = "".join(out.suffixes[-2:]) if out.name.endswith(".nii.gz") else out.suffix
