@@ -25,6 +25,8 @@ DUPLICATE_TOLERANCE_MM = 1e-3
 #: Spacing deviations below max(abs, rel * usual spacing) are rounding, not irregularity.
 SPACING_ABS_TOLERANCE_MM = 0.01
 SPACING_REL_TOLERANCE = 0.01
+#: A stack with more missing slices than this (and than slices present) is not one volume.
+MAX_MISSING_SLICES = 8
 #: In-plane drift (mm per mm along the normal) below this is not gantry tilt (~0.06 deg).
 TILT_SLOPE_TOLERANCE = 1e-3
 
@@ -168,7 +170,10 @@ def analyse_stack(frames: Sequence[FrameRef], *, rows: int, columns: int) -> Sta
         raise MediaError("some slices lack position information, so the series cannot be stacked")
 
     row, col, normal = _axes(frames[0].orientation)  # type: ignore[arg-type]
+    first_orientation = frames[0].orientation
     for f in frames[1:]:
+        if f.orientation == first_orientation:  # the usual case; skip the vector maths
+            continue
         r2, c2, _ = _axes(f.orientation)  # type: ignore[arg-type]
         if not (_same_direction(row, r2) and _same_direction(col, c2)):
             raise MediaError("the slices are not all parallel (mixed orientations)")
@@ -205,6 +210,11 @@ def analyse_stack(frames: Sequence[FrameRef], *, rows: int, columns: int) -> Sta
         gaps = steps > 1.5 * usual
         if gaps.any():
             missing = int(np.round(steps[gaps] / usual - 1).sum())
+            if missing > max(n, MAX_MISSING_SLICES):
+                raise MediaError(
+                    f"the {n} slices are spread over {distance[-1] - distance[0]:.0f} mm with large "
+                    "gaps; they do not form one 3D volume"
+                )
             where = ", ".join(f"{distance[i]:.1f}–{distance[i + 1]:.1f} mm" for i in np.flatnonzero(gaps)[:3])
             warnings.append(
                 f"About {missing} slice(s) are missing (gap at {where}, where slices are usually "

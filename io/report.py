@@ -92,6 +92,9 @@ class SeriesCandidate:
     transfer_syntaxes: set[str] = field(default_factory=set)
     frames: list[FrameRef] = field(default_factory=list)
     kind: CandidateKind = CandidateKind.VOLUME
+    #: One line in plain words saying what this is, e.g. "CT 3D volume: 28 slices of
+    #: 512×512" or "PDF report inside DICOM" (set by ``scan``; no patient data).
+    summary: str = ""
     #: Plain-language warnings (gaps, tilt, mixed sizes, missing geometry...).
     warnings: list[str] = field(default_factory=list)
     #: Geometry summary as ``load`` will produce it (after any resampling).

@@ -118,3 +118,8 @@ def test_invalid_input_raises_media_error():
     bad = [FrameRef(path=Path("x"), position=(0, 0, 0), orientation=(0, 0, 0, 0, 0, 0))]
     with pytest.raises(MediaError):
         analyse_stack(bad, rows=4, columns=4)
+
+
+def test_sparse_slices_far_apart_are_not_a_volume():
+    with pytest.raises(MediaError, match="do not form one 3D volume"):
+        analyse_stack(_frames([0, 1, 2, 3, 60]), rows=4, columns=4)
