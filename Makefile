@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SAMPLE ?= sample
 
-.PHONY: run test install install-test system-deps system-deps-test lint bench screenshots clean
+.PHONY: run test install install-test system-deps system-deps-test lint typecheck bench screenshots clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,14 +36,20 @@ run: install
 ## Install everything the tests need (system packages too), then lint and run the suite.
 test: install-test
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy app core io rendering
+	$(MAKE) --no-print-directory typecheck
 	$(PY) -m pytest tests/test_import_contracts.py -q
 	xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) -m pytest
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy app core io rendering
+	$(MAKE) --no-print-directory typecheck
+
+## mypy sees the root folders as the cbctviewer package (a bare `io/` would shadow the stdlib).
+typecheck: $(VENV)/.installed-test
+	rm -rf build/typecheck && mkdir -p build/typecheck/cbctviewer
+	for d in app core io rendering; do ln -s ../../../$$d build/typecheck/cbctviewer/$$d; done
+	cd build/typecheck && ../../$(VENV)/bin/mypy --config-file ../../pyproject.toml -p cbctviewer
 
 bench: install-test
 	$(PY) benchmarks/run_all.py
