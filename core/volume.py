@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -63,8 +62,11 @@ class Volume:
 
     @property
     def array(self) -> np.ndarray:
-        """Read-only numpy view (z, y, x) of the voxel buffer, no copy."""
-        return sitk.GetArrayViewFromImage(self.image)
+        """Read-only numpy view (z, y, x) of the voxel buffer, no copy.
+
+        The view keeps the image alive, so ``load(...).array`` is safe on its own.
+        """
+        return _view(self.image, writable=False)
 
     @property
     def size(self) -> tuple[int, int, int]:
@@ -108,14 +110,29 @@ class Volume:
         return (direction.T @ (np.asarray(point, float) - np.asarray(self.origin))) / np.asarray(self.spacing)
 
 
+class _BufferOwner:
+    """Exposes an image's buffer to numpy and holds the image while any view exists.
+
+    SimpleITK's own views do not reference the image, so a view outliving it reads freed
+    memory; numpy keeps this object as the array's base instead.
+    """
+
+    def __init__(self, image: sitk.Image, view: np.ndarray, *, writable: bool) -> None:
+        self.image = image
+        interface = dict(view.__array_interface__)
+        interface["data"] = (interface["data"][0], not writable)
+        self.__array_interface__ = interface
+
+
+def _view(image: sitk.Image, *, writable: bool) -> np.ndarray:
+    view = sitk.GetArrayViewFromImage(image)  # also makes the buffer unique
+    return np.asarray(_BufferOwner(image, view, writable=writable))
+
+
 def writable_view(image: sitk.Image) -> np.ndarray:
     """Return a writable numpy view (z, y, x) of ``image``'s own buffer, no copy.
 
     SimpleITK only hands out read-only views; loaders need to fill the buffer in place
-    so that the voxels exist once. The caller must keep ``image`` alive while the view
-    is used (the view does not hold a reference to it).
+    so that the voxels exist once. The view keeps ``image`` alive.
     """
-    view = sitk.GetArrayViewFromImage(image)  # also makes the buffer unique
-    address = view.__array_interface__["data"][0]
-    raw = (ctypes.c_uint8 * view.nbytes).from_address(address)
-    return np.frombuffer(memoryview(raw), dtype=view.dtype).reshape(view.shape)
+    return _view(image, writable=True)
