@@ -7,6 +7,7 @@ size just before the operation — i.e. what the operation itself added.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import statistics
@@ -30,10 +31,8 @@ def _status(field: str) -> int:
 
 def reset_peak() -> None:
     """Reset VmHWM to the current RSS (Linux clear_refs 5)."""
-    try:
+    with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass
 
 
 def measure_in_process(op: Callable[[], Any]) -> dict[str, float]:

@@ -91,9 +91,7 @@ def verdict(report: ScanReport, load_errors: Mapping[str, str | None] | None = N
     else:
         opened = volumes
     items = Counter(item.kind for item in report.items)
-    others = [
-        _plural(n, _ITEM_WORDS[kind]) for kind, n in items.items() if kind is not ItemKind.OTHER
-    ]
+    others = [_plural(n, _ITEM_WORDS[kind]) for kind, n in items.items() if kind is not ItemKind.OTHER]
     two_d = [s for s in report.series if s.kind is CandidateKind.IMAGE_2D]
     if opened:
         best = max(opened, key=lambda s: (s.size or (0, 0, 0))[2])
@@ -119,15 +117,12 @@ def verdict(report: ScanReport, load_errors: Mapping[str, str | None] | None = N
     )
 
 
-def report_to_json(
-    report: ScanReport, load_errors: Mapping[str, str | None] | None = None
-) -> dict[str, Any]:
+def report_to_json(report: ScanReport, load_errors: Mapping[str, str | None] | None = None) -> dict[str, Any]:
     """The ``inspect --json`` document."""
     return {
         "series": [candidate_to_json(s) for s in report.series],
         "items": [
-            {"path": str(i.path), "kind": i.kind.value, "description": i.description}
-            for i in report.items
+            {"path": str(i.path), "kind": i.kind.value, "description": i.description} for i in report.items
         ],
         "problems": [{"path": str(p.path), "error": p.error} for p in report.problems],
         "warnings": list(report.warnings),

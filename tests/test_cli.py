@@ -41,7 +41,9 @@ def test_inspect_json_describes_the_phantom(phantom_dir: Path, capsys: pytest.Ca
     assert out.err == ""  # --json implies no progress noise
 
 
-def test_inspect_text_never_prints_patient_name(phantom_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_inspect_text_never_prints_patient_name(
+    phantom_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import pydicom
 
     first = next((phantom_dir / "DICOM").iterdir())
@@ -60,7 +62,9 @@ def test_check_says_yes_for_the_phantom(phantom_dir: Path, capsys: pytest.Captur
     assert out.err == ""
 
 
-def test_check_says_no_for_a_report_and_screenshots(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_says_no_for_a_report_and_screenshots(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "Befund.pdf").write_bytes(b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n%%EOF\n")
     (tmp_path / "screen1.jpg").write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64)
     assert main(["check", "-q", str(tmp_path)]) == EXIT_FAILED
@@ -69,7 +73,9 @@ def test_check_says_no_for_a_report_and_screenshots(tmp_path: Path, capsys: pyte
     assert "PDF" in verdict and "picture" in verdict
 
 
-def test_check_on_the_broken_corpus_reports_every_file(dicom_samples: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_on_the_broken_corpus_reports_every_file(
+    dicom_samples: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["check", "-q", str(dicom_samples / "broken")]) in (EXIT_OK, EXIT_FAILED)
     out = capsys.readouterr().out
     assert "Traceback" not in out
@@ -110,7 +116,9 @@ def test_convert_refuses_to_overwrite_without_force(phantom_dir: Path, tmp_path:
     assert out.stat().st_size > 1000
 
 
-def test_convert_asks_for_series_when_several(dicom_samples: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_convert_asks_for_series_when_several(
+    dicom_samples: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     media = tmp_path / "media"
     shutil.copytree(dicom_samples / "volumes" / "mr_ge_signa_16slices", media / "mr")
     shutil.copytree(dicom_samples / "volumes" / "ct_phantom_philips_ingenuity_5mm", media / "ct")
