@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -313,8 +315,16 @@ def build_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     return view, tools
 
 
+def quiet_third_party_logs() -> None:
+    """Keep pydicom's messages out of logs and stderr: they can quote header values
+    (patient data). Problems reach the user through our own plain-language reports."""
+    logging.getLogger("pydicom").setLevel(logging.CRITICAL)
+    warnings.filterwarnings("ignore", module=r"pydicom(\.|$)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``cbct-viewer`` console script."""
+    quiet_third_party_logs()
     args_list = list(sys.argv[1:] if argv is None else argv)
     view, tools = build_parsers()
     try:

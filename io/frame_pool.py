@@ -17,8 +17,6 @@ usual ``if __name__ == "__main__":`` guard, and a frozen (PyInstaller) build mus
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
-import sys
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -29,6 +27,7 @@ import numpy as np
 from cbctviewer.core.tasks import CancelCheck, check_cancel
 from cbctviewer.io.errors import DamagedError
 from cbctviewer.io.pixels import PixelLayout, decode_frame
+from cbctviewer.io.processes import worker_context
 from cbctviewer.io.report import FrameRef
 
 #: Below this much estimated decoding time (s), starting processes (about 0.6 s the first
@@ -103,7 +102,7 @@ def iter_decoded(
     slots = 2 * workers
     memory = SharedMemory(create=True, size=slot * slots)
     try:
-        with ProcessPoolExecutor(workers, mp_context=_context()) as pool:
+        with ProcessPoolExecutor(workers, mp_context=worker_context()) as pool:
             pending: deque[tuple[int, int, Future[tuple[str, tuple[int, ...]]]]] = deque()
             free = list(range(slots))
             following = 0
@@ -131,14 +130,6 @@ def iter_decoded(
         with contextlib.suppress(BufferError):  # a caller still holds a view; it keeps the mapping
             memory.close()
         memory.unlink()
-
-
-def _context() -> multiprocessing.context.BaseContext:
-    if sys.platform.startswith("linux") and "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["cbctviewer.io.frame_pool"])  # no effect once it runs
-        return context
-    return multiprocessing.get_context("spawn")
 
 
 def _decode_into(

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import struct
 import zlib
-
-# ``io`` would name this package for the type checker (root folders map to cbctviewer.*).
-from _io import BytesIO
 from dataclasses import dataclass, field
+from io import BytesIO
 from typing import BinaryIO
 
 import pydicom

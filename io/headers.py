@@ -152,9 +152,25 @@ def read_header(path: Path, *, size: int | None = None) -> FileHeader:
         if parsed.at_pixels and not parsed.deflated and header.transfer_syntax in NATIVE_SYNTAXES | {""}:
             offset = _check_native_pixels(f, parsed, size, header)
             header.frames = [_with_offset(fr, offset) for fr in header.frames]
-    # Encapsulated (compressed) pixel data is checked by the loader: trailing elements
-    # after it are legal, so a missing end marker here proves nothing.
+        elif parsed.at_pixels and not parsed.deflated and header.number_of_frames == 1:
+            # Encapsulated (compressed) pixel data is checked by the loader (trailing elements
+            # after it are legal, so a missing end marker here proves nothing); its offset
+            # lets the loader skip a second header parse per file.
+            offset = _encapsulated_offset(f, parsed)
+            header.frames = [_with_offset(fr, offset) for fr in header.frames]
     return header
+
+
+def _encapsulated_offset(f: BinaryIO, parsed: Parsed) -> int | None:
+    """Offset of an undefined-length PixelData element where parsing stopped, else None."""
+    order = "<" if parsed.little else ">"
+    f.seek(parsed.pos)
+    head = f.read(12)
+    if len(head) < 12 or struct.unpack(f"{order}HH", head[:4]) != (0x7FE0, 0x0010):
+        return None
+    length_at = 4 if parsed.implicit else 8
+    (length,) = struct.unpack(f"{order}I", head[length_at : length_at + 4])
+    return parsed.pos if length == 0xFFFFFFFF else None
 
 
 def _check_sanity(h: FileHeader) -> None:

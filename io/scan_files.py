@@ -12,9 +12,7 @@ callers that are safe (the app, the CLI) may pass ``workers=2`` or more for big 
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -26,6 +24,7 @@ from cbctviewer.io import limits
 from cbctviewer.io.classify import classify_dir, classify_file, is_ignored
 from cbctviewer.io.errors import MediaError, NotDicomError
 from cbctviewer.io.headers import FileHeader, has_dicom_signature, looks_like_legacy_dicom, read_header
+from cbctviewer.io.processes import worker_context
 from cbctviewer.io.report import FileProblem, FoundItem
 
 #: A scan stops collecting files beyond this many (a user pointing at a whole drive).
@@ -200,21 +199,13 @@ def _serial(
     return results, False
 
 
-def _context() -> multiprocessing.context.BaseContext:
-    if sys.platform.startswith("linux") and "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["cbctviewer.io.scan_files"])
-        return ctx
-    return multiprocessing.get_context("spawn")
-
-
 def _parallel(
     paths: Sequence[Path], *, workers: int, progress: Progress | None, cancel: CancelCheck | None
 ) -> tuple[list[Examined], bool]:
     size = max(8, min(128, len(paths) // (workers * 8) or 1))
     chunks = [list(paths[i : i + size]) for i in range(0, len(paths), size)]
     results: dict[int, list[Examined]] = {}
-    executor = ProcessPoolExecutor(max_workers=workers, mp_context=_context())
+    executor = ProcessPoolExecutor(max_workers=workers, mp_context=worker_context())
     cancelled = False
     try:
         futures: dict[Future[list[Examined]], int] = {

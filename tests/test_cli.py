@@ -152,3 +152,22 @@ def test_console_script_runs_without_qt(phantom_dir: Path) -> None:
     if exe.exists():
         done = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=60)
         assert done.returncode == 0 and "inspect" in done.stdout
+
+
+def test_pydicom_messages_are_silenced(tmp_path: Path) -> None:
+    """pydicom's own warnings quote header values (possibly patient data); the CLI silences them."""
+    probe = (
+        "import sys\n"
+        "if sys.argv[1] == 'quiet':\n"
+        "    from cbctviewer.app.cli import quiet_third_party_logs; quiet_third_party_logs()\n"
+        "import pydicom\n"
+        "ds = pydicom.Dataset(); ds.PatientBirthDate = 'DOE-JOHN-1970'\n"
+    )
+
+    def stderr(mode: str) -> str:
+        done = subprocess.run([sys.executable, "-c", probe, mode], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stderr
+
+    assert "DOE-JOHN-1970" in stderr("loud")  # control: pydicom does print the value
+    assert "DOE-JOHN-1970" not in stderr("quiet")
