@@ -68,11 +68,11 @@ def _usage_error(parser: argparse.ArgumentParser, message: str) -> int:
 
 
 def _scan(path: Path, quiet: bool) -> ScanReport:
-    from cbctviewer.io.scan import scan
+    from cbctviewer.io.scan import AUTO_WORKERS, scan
 
     progress = StderrProgress(quiet=quiet)
     try:
-        return scan(path, progress=progress)
+        return scan(path, progress=progress, workers=AUTO_WORKERS)  # the console script has a main guard
     finally:
         progress.done()
 

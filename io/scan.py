@@ -34,7 +34,14 @@ from cbctviewer.io.errors import MediaError
 from cbctviewer.io.grouping import group
 from cbctviewer.io.headers import FileHeader, has_dicom_signature
 from cbctviewer.io.report import FileProblem, FoundItem, ScanReport
-from cbctviewer.io.scan_files import Examined, default_workers, examine, examine_all, find_files
+from cbctviewer.io.scan_files import (
+    AUTO_WORKERS,
+    Examined,
+    default_workers,
+    examine,
+    examine_all,
+    find_files,
+)
 from cbctviewer.io.scan_summary import overall_warnings
 
 __all__ = ["scan"]
@@ -105,8 +112,10 @@ def scan(
         Polled often; when it returns True the scan stops and the partial report is
         returned with ``cancelled=True`` (see the module docstring).
     workers : int, optional
-        Worker processes for reading headers; 0 or 1 reads in the calling thread.
-        Default: in-process for small folders, up to 4 processes for large ones.
+        Worker processes for reading headers. ``None`` (default) or 1 reads in the calling
+        thread, which is safe in any script. ``AUTO_WORKERS`` (0) uses one process per core
+        when there are enough files for it to pay off (programs with a ``__main__`` guard,
+        such as the CLI and the app). Any other number is used as given.
     memory_budget : int, optional
         Voxel bytes one load may allocate (default :func:`cbctviewer.io.limits.memory_budget`);
         bigger candidates get a "too large to open safely" warning.
@@ -183,7 +192,7 @@ def _collect(run: _Run, results: list[Examined], *, shown: Callable[[Path], Path
 
 
 def _examine(run: _Run, paths: list[Path], *, lo: float, hi: float) -> list[Examined]:
-    workers = run.workers if run.workers is not None else default_workers(len(paths))
+    workers = default_workers(len(paths)) if run.workers == AUTO_WORKERS else (run.workers or 1)
     phase = run.phase(lo, hi)
 
     def on_progress(done: int, total: int) -> None:

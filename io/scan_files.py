@@ -153,13 +153,21 @@ def examine_batch(paths: Sequence[Path]) -> list[Examined]:
     return [examine(p) for p in paths]
 
 
-def default_workers(n_files: int) -> int:
-    """Worker processes to use when the caller did not say: 1, i.e. in the calling thread.
+#: ``scan(workers=AUTO_WORKERS)``: choose by the number of files (see :func:`default_workers`).
+AUTO_WORKERS = 0
+#: Below this many files, process start-up (~0.3 s) costs more than parallel parsing saves.
+PARALLEL_MIN_FILES = 1500
 
-    Processes pay off only for thousands of files and are unsafe for scripts without a
-    main guard and for frozen programs without ``freeze_support`` (see the module doc).
+
+def default_workers(n_files: int) -> int:
+    """Worker processes for ``AUTO_WORKERS``: one per core (at most 4) for big folders, else 1.
+
+    Processes are unsafe for scripts without a main guard and for frozen programs without
+    ``freeze_support`` (see the module doc), so only callers that opt in get them.
     """
-    return 1
+    if n_files < PARALLEL_MIN_FILES:
+        return 1
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 def examine_all(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -353,3 +354,12 @@ def test_same_patient_written_two_ways_is_one_patient(tmp_path: Path) -> None:
     write_dicom(tmp_path / "c", series="1.2.826.0.1.3680043.8.498.10", PatientID="OTHER")
     report = scan(tmp_path)
     assert sorted(len(p.studies[0].series) for p in report.patients) == [1, 2]
+
+
+def test_auto_workers_stay_in_process_for_small_folders_and_use_cores_for_big_ones() -> None:
+    from cbctviewer.io.scan_files import PARALLEL_MIN_FILES, default_workers
+
+    assert default_workers(10) == 1
+    assert default_workers(PARALLEL_MIN_FILES - 1) == 1
+    big = default_workers(PARALLEL_MIN_FILES)
+    assert big == max(1, min(4, os.cpu_count() or 1))
