@@ -7,6 +7,10 @@ small shared-memory ring; the loader copies each slot into the volume as it arri
 Only ``2 × workers`` frames are ever in flight, so memory stays small whatever the
 series size.
 
+Compressed single-frame greyscale series that GDCM can decode exactly go to
+:mod:`cbctviewer.io.gdcm_threads` instead: SimpleITK's reader releases the GIL, so plain
+threads use every core there without any process start-up.
+
 Processes come from ``forkserver`` on Linux (the server preloads this module, so a
 pool starts in tens of milliseconds after the first) and ``spawn`` elsewhere; plain
 ``fork`` is unsafe next to Qt threads. An application entry point therefore needs the
@@ -25,6 +29,7 @@ from multiprocessing.shared_memory import SharedMemory
 import numpy as np
 
 from cbctviewer.core.tasks import CancelCheck, check_cancel
+from cbctviewer.io import gdcm_threads
 from cbctviewer.io.errors import DamagedError
 from cbctviewer.io.pixels import PixelLayout, decode_frame
 from cbctviewer.io.processes import worker_context
@@ -91,6 +96,9 @@ def iter_decoded(
         returns it. The array may live in shared memory: use it before the next
         iteration and do not keep it.
     """
+    if workers > 1 and len(refs) > 1 and gdcm_threads.eligible(refs, layout):
+        yield from gdcm_threads.iter_decoded(refs, layout, workers=workers, cancel=cancel)
+        return
     if not worth_parallel(len(refs), layout, workers):
         for index, ref in enumerate(refs):
             check_cancel(cancel)
