@@ -78,3 +78,20 @@ def worker_main(ops: dict[str, Callable[..., Callable[[], Any]]]) -> None:
     op_name, *args = sys.argv[1:]
     operation = ops[op_name](*args)
     print(json.dumps(measure_in_process(operation)))
+
+
+def interleave(module: str, ops: list[str], folder: str, *, runs: int = 3) -> dict[str, dict[str, float]]:
+    """Run each op ``runs`` times in turn (A, B, A, B, ...) so load on the machine hits all
+    contenders alike; return each op's median time and largest peak."""
+    samples: dict[str, list[dict[str, float]]] = {op: [] for op in ops}
+    for _ in range(runs):
+        for op in ops:
+            samples[op].append(run_worker(module, op, folder))
+    return {
+        op: {
+            "seconds": statistics.median(r["seconds"] for r in rs),
+            "peak_added_bytes": max(r["peak_added_bytes"] for r in rs),
+            "runs": float(runs),
+        }
+        for op, rs in samples.items()
+    }
