@@ -336,7 +336,6 @@ def test_files_beyond_the_size_limit_are_refused_unread(
 
 
 def test_pipes_and_devices_are_not_opened(tmp_path: Path) -> None:
-    import os
 
     fifo = tmp_path / "pipe"
     try:
@@ -356,10 +355,11 @@ def test_same_patient_written_two_ways_is_one_patient(tmp_path: Path) -> None:
     assert sorted(len(p.studies[0].series) for p in report.patients) == [1, 2]
 
 
-def test_auto_workers_stay_in_process_for_small_folders_and_use_cores_for_big_ones() -> None:
-    from cbctviewer.io.scan_files import PARALLEL_MIN_FILES, default_workers
+def test_auto_workers_use_processes_only_for_big_folders_on_enough_cores() -> None:
+    from cbctviewer.io.scan_files import PARALLEL_MIN_CORES, PARALLEL_MIN_FILES, default_workers
 
-    assert default_workers(10) == 1
-    assert default_workers(PARALLEL_MIN_FILES - 1) == 1
-    big = default_workers(PARALLEL_MIN_FILES)
-    assert big == max(1, min(4, os.cpu_count() or 1))
+    assert default_workers(10, cores=8) == 1
+    assert default_workers(PARALLEL_MIN_FILES - 1, cores=8) == 1
+    assert default_workers(PARALLEL_MIN_FILES, cores=PARALLEL_MIN_CORES - 1) == 1
+    assert default_workers(PARALLEL_MIN_FILES, cores=PARALLEL_MIN_CORES) == PARALLEL_MIN_CORES
+    assert default_workers(10 * PARALLEL_MIN_FILES, cores=16) == 4
