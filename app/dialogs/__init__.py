@@ -1,0 +1,1 @@
+"""Dialogs of the viewer: series browser, tag browser, shortcuts."""
