@@ -241,8 +241,8 @@ def cmd_view(args: argparse.Namespace) -> int:
     """``cbct-viewer [PATH]``: open the viewer (on PATH when given)."""
     try:
         from cbctviewer.app.main import run_viewer
-    except ImportError:
-        run_viewer = None
+    except ImportError:  # no Qt on this machine (e.g. missing system libraries)
+        run_viewer = None  # type: ignore[assignment]
     if run_viewer is not None:
         return int(run_viewer(args.path, series=args.series))
     # Until the window exists: say what would open.

@@ -95,7 +95,10 @@ class VolumeView:
         self._on_change()
 
     def _on_camera(self, *_: object) -> None:
+        # psygnal may run the group's "all" relay (→ _on_change → needs_render) before this
+        # callback: a consumer that updated right away must hear of the camera too.
         self._camera_dirty = True
+        self._on_change()
 
     def close(self) -> None:
         """Stop listening to the model and release the window's GL resources."""
@@ -118,7 +121,7 @@ class VolumeView:
 
     def update(self) -> None:
         """Bring the VTK pipeline up to date with the model (no rendering)."""
-        if not self._dirty:
+        if not (self._dirty or self._camera_dirty):
             return
         self._dirty = False
         state, settings = self.state, self.state.volume_render

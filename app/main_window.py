@@ -1,0 +1,289 @@
+"""The main window: four views, the side panel, menus, toolbar and the status bar.
+
+It wires parts together and shows messages; the state lives in
+:class:`~cbctviewer.core.view_state.ViewerState`, the views follow it, and scanning and
+loading run on worker threads (:class:`~.opening.CaseOpener`).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+
+from cbctviewer.core.view_state import ViewerState, ViewKind
+from cbctviewer.core.volume import Volume
+from cbctviewer.io.report import ScanReport, SeriesCandidate
+from cbctviewer.io.summary import describe_candidate
+from cbctviewer.rendering.volume_render import MapperChoice
+
+from . import integrations
+from .actions import Actions
+from .opening import CaseOpener, Loader, Scanner, choose_series, open_notes
+from .panels.banner import NoticeBanner
+from .panels.side_panel import SidePanel
+from .panels.status import StatusPanel
+from .recent import RecentCases
+from .views.grid import VIEW_3D, ViewGrid
+
+log = logging.getLogger(__name__)
+APP_TITLE = "cbct-viewer"
+
+
+class MainWindow(QMainWindow):
+    """The viewer window. ``recent`` stores the recently opened cases (None: not kept)."""
+
+    #: A case finished opening (the volume is in the model; frames follow).
+    case_opened = Signal()
+    #: Opening failed or was cancelled (the message shown, "" for a cancel).
+    open_failed = Signal(str)
+
+    def __init__(
+        self,
+        state: ViewerState | None = None,
+        *,
+        recent: RecentCases | None = None,
+        scanner: Scanner | None = None,
+        loader: Loader | None = None,
+        mapper: MapperChoice = "auto",
+    ) -> None:
+        super().__init__()
+        self.setWindowTitle(APP_TITLE)
+        self.setAcceptDrops(True)
+        self.state = state or ViewerState()
+        self.recent = recent
+        self.report: ScanReport | None = None
+        self.candidate: SeriesCandidate | None = None
+        self.source_path: Path | None = None
+        self._wanted_series: str | None = None
+        self._notes: list[str] = []
+        self.message_box: QMessageBox | None = None
+        self._closed = False
+        self.opener = CaseOpener(self, scanner=scanner, loader=loader)
+        self.grid = ViewGrid(self.state, self, mapper=mapper)
+        self.banner = NoticeBanner(self)
+        central = QWidget(self)
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.banner)
+        column.addWidget(self.grid, 1)
+        self.setCentralWidget(central)
+        self.status = StatusPanel(self.statusBar())
+        self.actions_ = Actions(self)
+        self.side = SidePanel(
+            self.state, self.grid, overlays=self.actions_.overlays, hide_patient=self.actions_.hide_patient
+        )
+        dock = QDockWidget("Controls", self)
+        dock.setObjectName("controls_dock")
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        dock.setWidget(self.side)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.actions_.build_menus()
+        self.toolbar = self.actions_.build_toolbar()
+        self.actions_.layouts[self.grid.layout_mode].setChecked(True)
+        self.grid.layout_changed.connect(self._layout_changed)
+        for widget in self.grid.slices.values():
+            widget.cursor_info.connect(self.status.show_cursor)
+            widget.hint_message.connect(lambda text: self.status.show_message(text, 2500))
+        self.grid.volume.problem.connect(self.status.show_message)
+        self.status.progress.cancel_requested.connect(self.opener.cancel)
+        self.opener.progress.connect(self.status.progress.set_progress)
+        self.opener.busy_changed.connect(self._busy_changed)
+        self.opener.scanned.connect(self._scanned)
+        self.opener.loaded.connect(self._loaded)
+        self.opener.failed.connect(self._failed)
+        self.opener.cancelled.connect(self._cancelled)
+        self._busy_changed(False)
+
+    # -- opening --------------------------------------------------------------------------
+    def open_path(self, path: Path | str, *, series: str | None = None) -> None:
+        """Scan ``path`` and open its volume (asks when there are several); returns at once."""
+        path = Path(path).expanduser()
+        if not path.exists():
+            self.show_problem("Nothing to open", f"{path} does not exist (was the disc or stick removed?).")
+            return
+        self._wanted_series = series
+        self.source_path = path
+        self.status.progress.start(f"Reading {path.name or path}…")
+        self.opener.scan(path)
+
+    def _scanned(self, report: ScanReport, path: Path) -> None:
+        wanted = self._wanted_series
+        self._notes = []
+        if wanted and report.find(wanted) is None:
+            self._notes.append(f"There is no series “{wanted}” on the media; choose one of those found.")
+        choice = choose_series(report, wanted)
+        if isinstance(choice, str):
+            report.close()
+            self._failed("No scan to show", choice)
+            return
+        if isinstance(choice, list):
+            picked = integrations.choose_series_dialog(report, choice, self)
+            if picked is None:
+                report.close()
+                self._cancelled()
+                return
+            choice = picked
+        self.status.progress.start("Loading the images…")
+        self.opener.load(report, choice)
+
+    def _loaded(self, volume: Volume, candidate: SeriesCandidate, report: ScanReport) -> None:
+        if self.report is not None and self.report is not report:
+            self.report.close()
+        self.report, self.candidate = report, candidate
+        self.state.volume = volume
+        # A single 2D picture (radiograph, screenshot) only makes sense in the axial view.
+        if min(volume.size) == 1:
+            self.grid.maximise(ViewKind.AXIAL.value)
+        elif self.grid.maximised is not None:
+            self.grid.maximise(None)
+        self.setWindowTitle(f"{describe_candidate(candidate)} — {APP_TITLE}")  # no patient data
+        self.banner.show_notes([*self._notes, *open_notes(report, candidate, volume)])
+        self.actions_.set_case_open(True)
+        self.grid.slices[ViewKind.AXIAL].setFocus()
+        if self.recent is not None and self.source_path is not None:
+            try:
+                self.recent.add(self.source_path)
+            except OSError as exc:  # a read-only home folder must not stop the viewer
+                log.warning("could not remember the recent case: %s", exc.strerror or type(exc).__name__)
+        self.status.show_message("Scan opened.", 3000)
+        self.case_opened.emit()
+
+    def _failed(self, title: str, message: str) -> None:
+        self.status.progress.stop()
+        self.status.show_message(message, 10_000)
+        self.show_problem(title, message)
+        self.open_failed.emit(message)
+
+    def _cancelled(self) -> None:
+        self.status.progress.stop()
+        self.status.show_message("Cancelled: nothing new was opened.", 5000)
+        self.open_failed.emit("")
+
+    def _busy_changed(self, busy: bool) -> None:
+        self.actions_.cancel.setEnabled(busy)
+        if not busy and self.opener.task is None:
+            self.status.progress.stop()
+
+    def close_case(self) -> None:
+        """Show no scan (the window stays open)."""
+        self.opener.cancel()
+        self.state.volume = None
+        if self.report is not None:
+            self.report.close()
+        self.report = self.candidate = None
+        self.banner.show_notes([])
+        self.actions_.set_case_open(False)
+        self.setWindowTitle(APP_TITLE)
+
+    # -- dialogs --------------------------------------------------------------------------
+    def show_problem(self, title: str, message: str) -> None:
+        """A plain-language message box that does not block the event loop."""
+        if self.message_box is not None:
+            self.message_box.close()
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("problem_box")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda _: setattr(self, "message_box", None))
+        self.message_box = box
+        box.open()
+
+    def open_folder_dialog(self) -> None:
+        path = integrations.ask_folder(self)
+        if path is not None:
+            self.open_path(path)
+
+    def open_file_dialog(self) -> None:
+        path = integrations.ask_file(self)
+        if path is not None:
+            self.open_path(path)
+
+    def fill_recent_menu(self) -> None:
+        integrations.fill_recent_menu(self.actions_.recent_menu, self.recent, self.open_path)
+
+    def active_frame(self) -> Any:
+        """The active view's last frame (numpy RGB) or None."""
+        return self.grid.widgets[self.grid.active].frame
+
+    def export_view_dialog(self) -> None:
+        integrations.export_view(self, self.active_frame(), self.grid.active)
+
+    def export_window_dialog(self) -> None:
+        integrations.export_window(self)
+
+    def show_tags(self) -> None:
+        if self.candidate is not None:
+            integrations.show_tags(self.candidate, self)
+
+    def show_shortcuts(self) -> None:
+        integrations.show_shortcuts(self)
+
+    def show_about(self) -> None:
+        integrations.show_about(self)
+
+    # -- view commands --------------------------------------------------------------------
+    def reset_views(self) -> None:
+        """Zoom to fit, no pan, 3D camera to the front (planes and crosshair stay)."""
+        for view in self.state.views.values():
+            view.zoom, view.pan = 1.0, (0.0, 0.0)
+        self.state.volume_render.reset_camera()
+
+    def straighten(self) -> None:
+        """Oblique planes back to the scan's axes (the crosshair stays)."""
+        self.state.reset_axes()
+
+    def apply_window_preset(self, name: str) -> None:
+        """A window/level preset by name (``"bone"``, ``"teeth"``, … ``"auto"``)."""
+        self.side.window_level.apply(name)
+
+    def centre_crosshair(self) -> None:
+        self.state.reset_views()
+
+    def set_overlays_visible(self, visible: bool) -> None:
+        for view in self.grid.slice_views.values():
+            view.show_overlays = visible
+
+    def set_rotate_mode(self, on: bool) -> None:
+        for widget in self.grid.slices.values():
+            widget.rotate_mode = on
+
+    def _layout_changed(self) -> None:
+        self.actions_.layouts[self.grid.layout_mode].setChecked(True)
+
+    # -- drag and drop --------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_path(paths[0])
+
+    # -- closing --------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if self._closed:
+            super().closeEvent(event)
+            return
+        self._closed = True
+        self.opener.shutdown()
+        self.side.unbind()
+        self.grid.close_views()
+        if self.report is not None:
+            self.report.close()
+            self.report = None
+        super().closeEvent(event)
+
+    @property
+    def views_in_layout(self) -> list[str]:
+        """Names of the views shown (``"axial"``… ``"3d"``)."""
+        return self.grid.visible_views()
+
+
+__all__ = ["VIEW_3D", "MainWindow"]

@@ -1,0 +1,1 @@
+"""cbctviewer.app.views."""

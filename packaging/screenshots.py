@@ -1,0 +1,162 @@
+"""Regenerate ``docs/screenshots/*.png``: the viewer on the built-in sample.
+
+Run under a display (Xvfb in CI)::
+
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python packaging/screenshots.py
+
+Writes ``main_window.png`` (2×2 layout), ``oblique.png`` (planes turned 30° to follow the
+mandibular canal), ``slab.png`` (thick MIP slabs) and ``volume_3d.png`` (1+3 layout, 3D
+large). Pictures are taken from the screen (``QScreen.grabWindow``), so they show what a
+user sees, VTK pixels included. Each is kept under 500 KB (palette PNG if needed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication
+
+from cbctviewer.app.main import application
+from cbctviewer.app.main_window import MainWindow
+from cbctviewer.core.geometry import rotation_about
+from cbctviewer.core.view_state import Camera, SlabMode, ViewerState, ViewKind, VolumePreset
+from cbctviewer.core.window_level import WindowLevel
+
+ROOT = Path(__file__).resolve().parents[1]
+SIZE = (1400, 900)
+MAX_BYTES = 500_000
+
+
+def wait(condition: Callable[[], bool], timeout: float = 120.0) -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise TimeoutError("the viewer did not get there in time")
+        QApplication.processEvents()
+        time.sleep(0.01)
+
+
+def settle(window: MainWindow) -> None:
+    """Until every visible view (3D included) shows the model's current state."""
+    wait(lambda: not any(v.is_stale for v in window.grid.slices.values()) and not window.grid.volume.is_stale)
+    for _ in range(5):
+        QApplication.processEvents()
+        time.sleep(0.02)
+
+
+def save(window: MainWindow, path: Path) -> int:
+    """Grab the window from the screen; write a PNG of at most :data:`MAX_BYTES`."""
+    settle(window)
+    screen = window.screen()
+    image = screen.grabWindow(window.winId(), 0, 0, window.width(), window.height()).toImage()
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(str(path))
+    if path.stat().st_size > MAX_BYTES:  # noise in CBCT pictures compresses badly: 256 colours
+        print(f"  {path.name}: {path.stat().st_size} bytes as RGB; saving with a 256-colour palette")
+        flags = Qt.ImageConversionFlag.AvoidDither | Qt.ImageConversionFlag.ThresholdDither
+        image.convertToFormat(QImage.Format.Format_Indexed8, flags).save(str(path))
+    return path.stat().st_size
+
+
+def turned_camera(window: MainWindow, degrees: float, tilt: float) -> Camera:
+    """The default 3D camera turned about the patient's S axis and tilted down."""
+    camera = window.grid.volume.camera
+    assert camera is not None
+    focal = np.asarray(camera.focal_point)
+    offset = np.asarray(camera.position) - focal
+    turn = rotation_about((0.0, 0.0, 1.0), degrees)
+    offset = turn @ offset
+    right = np.cross(offset, (0.0, 0.0, 1.0))
+    offset = rotation_about(right, tilt) @ offset
+    up = rotation_about(right, tilt) @ np.array([0.0, 0.0, 1.0])
+    return Camera(tuple(focal + offset), tuple(focal), tuple(up))  # type: ignore[arg-type]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sample", type=Path, help="an existing sample folder (default: write one)")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    args = parser.parse_args(argv)
+    app = application()
+    with tempfile.TemporaryDirectory(prefix="cbct-shots-") as scratch:
+        sample = args.sample
+        if sample is None:
+            from cbctviewer.io.sample import write_sample
+
+            sample = Path(scratch) / "sample"
+            write_sample(sample)
+        truth = json.loads((sample / "phantom_truth.json").read_text())
+        window = MainWindow(ViewerState(), recent=None)
+        window.resize(*SIZE)
+        window.show()
+        opened: list[bool] = []
+        window.case_opened.connect(lambda: opened.append(True))
+        window.open_path(sample)
+        wait(lambda: bool(opened))
+        state = window.state
+        implant = np.asarray(truth["landmarks"]["implant_center"])
+        canal = np.asarray(truth["implant"]["canal_axis_point_below_apex"])
+        state.window_level = WindowLevel(1000.0, 3200.0)
+
+        # 1. The 2×2 layout through the implant.
+        state.crosshair = implant
+        window.grid.slices[ViewKind.AXIAL].setFocus()
+        QApplication.processEvents()
+        print("main_window.png", save(window, args.out / "main_window.png"), "bytes")
+
+        # 2. Oblique: turn the planes 30° in the axial view so the sagittal follows the canal.
+        state.crosshair = canal + np.array([0.0, 0.0, 6.0])
+        state.rotate(ViewKind.AXIAL, -30.0 if _needs_negative(state, truth) else 30.0)
+        window.grid.set_active(ViewKind.SAGITTAL.value)
+        window.grid.set_layout("1+3")
+        print("oblique.png", save(window, args.out / "oblique.png"), "bytes")
+
+        # 3. Thick slabs: a 20 mm axial MIP shows the whole arch, a 12 mm coronal MIP the implant.
+        state.reset_axes()
+        window.grid.set_layout("2x2")
+        state.crosshair = np.array([0.0, implant[1], -38.0])
+        state.views[ViewKind.AXIAL].slab_thickness = 20.0
+        state.views[ViewKind.CORONAL].slab_thickness = 12.0
+        state.views[ViewKind.SAGITTAL].slab_thickness = 8.0
+        state.views[ViewKind.SAGITTAL].slab_mode = SlabMode.MEAN
+        print("slab.png", save(window, args.out / "slab.png"), "bytes")
+        for view in state.views.values():
+            view.slab_thickness = 0.0
+
+        # 4. The 3D view large: teeth and bone turned towards the implant side.
+        state.crosshair = implant
+        state.volume_render.preset = VolumePreset.BONE
+        window.grid.set_active("3d")
+        window.grid.set_layout("1+3")
+        settle(window)
+        state.volume_render.camera = turned_camera(window, 30.0, 15.0)
+        print("volume_3d.png", save(window, args.out / "volume_3d.png"), "bytes")
+        window.close()
+        app.processEvents()
+    return 0
+
+
+def _needs_negative(state: ViewerState, truth: dict) -> bool:
+    """Whether -30° (rather than +30°) brings the sagittal plane along the left canal."""
+    points = np.asarray(truth["canals"]["left"]["points"])
+    below = np.asarray(truth["implant"]["canal_axis_point_below_apex"])
+    i = int(np.argmin(np.linalg.norm(points - below, axis=1)))
+    tangent = points[min(i + 1, len(points) - 1)] - points[max(i - 1, 0)]
+    tangent /= np.linalg.norm(tangent)
+    probe = ViewerState(state.volume)
+    probe.rotate(ViewKind.AXIAL, 30.0)
+    return abs(float(probe.view_axes(ViewKind.SAGITTAL)[0] @ tangent)) < np.cos(np.radians(15.0))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
