@@ -4,7 +4,7 @@ Each action only calls a method of the window or changes the model; nothing here
 state of its own. Keyboard shortcuts come from :data:`cbctviewer.app.shortcuts.SHORTCUTS`
 (the list the F1 help shows) through :func:`listed`, so an action cannot get a key the
 help does not mention; the slice views handle the scroll keys and mouse gestures.
-Besides that list only the platform's own Quit/Close keys and Esc (cancel loading) exist.
+Besides that list only the platform's own Quit/Close keys exist.
 """
 
 from __future__ import annotations

@@ -32,5 +32,6 @@ SHORTCUTS: list[tuple[str, str]] = [
     ("Ctrl+O", "Open a folder (disc, USB stick, DICOMDIR folder)"),
     ("Ctrl+Shift+O", "Open a file (DICOM file, DICOMDIR or zip)"),
     ("Ctrl+E", "Export the view as a picture"),
+    ("Esc", "Cancel loading"),
     ("F1", "Show these shortcuts"),
 ]

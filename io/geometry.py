@@ -215,9 +215,11 @@ def analyse_stack(frames: Sequence[FrameRef], *, rows: int, columns: int) -> Sta
                     f"the {n} slices are spread over {distance[-1] - distance[0]:.0f} mm with large "
                     "gaps; they do not form one 3D volume"
                 )
-            where = ", ".join(f"{distance[i]:.1f}–{distance[i + 1]:.1f} mm" for i in np.flatnonzero(gaps)[:3])
+            where = ", ".join(
+                f"between {distance[i]:.1f} and {distance[i + 1]:.1f} mm" for i in np.flatnonzero(gaps)[:3]
+            )
             warnings.append(
-                f"About {missing} slice(s) are missing (gap at {where}, where slices are usually "
+                f"About {missing} slice(s) are missing ({where}, where slices are usually "
                 f"{usual:.2f} mm apart). The gap was filled by interpolation; do not measure there."
             )
             needs_resampling = True

@@ -92,7 +92,7 @@ def verdict(report: ScanReport, load_errors: Mapping[str, str | None] | None = N
         opened = volumes
     items = Counter(item.kind for item in report.items)
     others = [_plural(n, _ITEM_WORDS[kind]) for kind, n in items.items() if kind is not ItemKind.OTHER]
-    two_d = [s for s in report.series if s.kind is CandidateKind.IMAGE_2D]
+    by_kind = Counter(s.kind for s in report.series)
     if opened:
         best = max(opened, key=lambda s: (s.size or (0, 0, 0))[2])
         verb = "opens" if load_errors is not None else "is there"
@@ -109,7 +109,13 @@ def verdict(report: ScanReport, load_errors: Mapping[str, str | None] | None = N
             "No: the disc holds 3D scan data, but it could not be opened (see the reasons above). "
             "Ask the clinic for a new copy of the DICOM files."
         )
-    found = others + ([_plural(len(two_d), "2D image")] if two_d else [])
+    dicom_words = {
+        CandidateKind.IMAGE_2D: "2D image",
+        CandidateKind.LOCALIZER: "localizer (scout) image series",
+        CandidateKind.SECONDARY: "screen capture series",
+        CandidateKind.NOT_IMAGE: "DICOM object without an image",
+    }
+    found = others + [_plural(by_kind[k], word) for k, word in dicom_words.items() if by_kind[k]]
     what = ", ".join(found) if found else "no images"
     return (
         f"No 3D scan found: the media holds {what}. Ask the clinic for the CBCT as DICOM files "

@@ -171,3 +171,14 @@ def test_pydicom_messages_are_silenced(tmp_path: Path) -> None:
 
     assert "DOE-JOHN-1970" in stderr("loud")  # control: pydicom does print the value
     assert "DOE-JOHN-1970" not in stderr("quiet")
+
+
+def test_verdict_names_scouts_and_screen_captures(
+    dicom_samples: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A folder of a localizer and 'Exam Summary' captures is not a scan, and says what it is."""
+    assert main(["check", "-q", str(dicom_samples / "mixed_series_one_folder")]) == EXIT_FAILED
+    verdict = capsys.readouterr().out.strip().splitlines()[-1]
+    assert verdict.startswith("No 3D scan found")
+    assert "localizer" in verdict and "screen capture" in verdict
+    assert "no images" not in verdict
