@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-SAMPLE ?= sample
+SAMPLE ?= sample-scan
 
 .PHONY: run test install install-test system-deps system-deps-test lint typecheck bench screenshots clean
 
@@ -31,7 +31,7 @@ install-test: system-deps-test $(VENV)/.installed-test
 ## Install, write the built-in dental phantom if missing, open the viewer on it.
 run: install
 	$(VENV)/bin/cbct-viewer sample $(SAMPLE) --if-missing
-	$(VENV)/bin/cbct-viewer $(SAMPLE)
+	$(VENV)/bin/cbct-viewer ./$(SAMPLE)
 
 ## Install everything the tests need (system packages too), then lint and run the suite.
 test: install-test
