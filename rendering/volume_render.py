@@ -5,6 +5,12 @@ The mapper is chosen by what OpenGL is behind the window: on a software rasteris
 there, otherwise ``vtkGPUVolumeRayCastMapper``. Both adapt their sampling to the time
 allowed per frame: while the user interacts (``ViewerState.interacting``) the window asks
 for ``interactive_rate`` frames per second, when still for full quality.
+
+A volume above ``max_voxels`` is drawn from its own block-mean copy
+(:mod:`.reduced`): the ray caster's gradient tables and first frame scale with the voxels it
+is given, not with the scan. The copy keeps the patient geometry, so a point is drawn where
+the full volume would put it; it is made on the first update after a new volume and
+dropped with that volume.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from cbctviewer.core.view_state import Camera, ViewerState
 
 from .capabilities import gl_info
 from .offscreen import grab_rgb, new_render_window
+from .reduced import DEFAULT_MAX_VOXELS, reduced_image
 from .volume_presets import PRESETS
 from .vtk_image import VolumeImage, to_vtk_matrix
 
@@ -56,9 +63,14 @@ class VolumeView:
         offscreen: bool = True,
         mapper: MapperChoice = "auto",
         interactive_rate: float = INTERACTIVE_RATE,
+        max_voxels: int | None = DEFAULT_MAX_VOXELS,
     ) -> None:
         self.state = state
         self._source = source
+        #: Voxel budget of what the ray caster is given; ``None`` renders every voxel.
+        self.max_voxels = max_voxels
+        #: What the mapper draws: ``_source`` or its reduced copy (made in :meth:`update`).
+        self._rendered: VolumeImage | None = None
         self._mapper_choice = mapper
         self.interactive_rate = interactive_rate
         self.mapper: vtkFixedPointVolumeRayCastMapper | vtkGPUVolumeRayCastMapper | None = None
@@ -91,8 +103,21 @@ class VolumeView:
 
     def set_source(self, source: VolumeImage | None) -> None:
         """Share an already wrapped volume (e.g. one per scene instead of one per view)."""
-        self._source = source
+        if source is not self._source:
+            self._source = source
+            self._release_rendered()
         self._on_change()
+
+    def _release_rendered(self) -> None:
+        """Drop the reduced copy (and the mapper's tables of it) of a previous volume."""
+        self._rendered = None
+        if self.mapper is not None and self.mapper.GetInputDataObject(0, 0) is not None:
+            self.mapper.RemoveAllInputConnections(0)
+
+    @property
+    def rendered_image(self) -> VolumeImage | None:
+        """What the ray caster draws: the shared source or its reduced copy (after an update)."""
+        return self._rendered
 
     def _on_camera(self, *_: object) -> None:
         # psygnal may run the group's "all" relay (→ _on_change → needs_render) before this
@@ -106,6 +131,7 @@ class VolumeView:
         self.state.volume_render.events.all.disconnect(self._on_change)
         self.state.volume_render.events.camera.disconnect(self._on_camera)
         self.state.events.volume.disconnect(self._on_camera)
+        self._release_rendered()
         self.render_window.Finalize()
 
     # -- pipeline ---------------------------------------------------------------------
@@ -130,16 +156,21 @@ class VolumeView:
         volume = state.volume
         self.volume.SetVisibility(volume is not None)
         if volume is None:
+            self._release_rendered()
             return
         if self.mapper is None:
             self.mapper = self._make_mapper()
             self.volume.SetMapper(self.mapper)
         if self._source is None or self._source.volume is not volume:
+            self._release_rendered()
             self._source = VolumeImage.from_volume(volume)
-        if self.mapper.GetInputDataObject(0, 0) is not self._source.image:
-            self.mapper.SetInputData(self._source.image)
-            self.volume.SetUserMatrix(to_vtk_matrix(self._source.grid_to_patient))
-            spacing = min(volume.spacing)
+        if self._rendered is None:
+            self._rendered = reduced_image(self._source, self.max_voxels)
+        rendered = self._rendered
+        if self.mapper.GetInputDataObject(0, 0) is not rendered.image:
+            self.mapper.SetInputData(rendered.image)
+            self.volume.SetUserMatrix(to_vtk_matrix(rendered.grid_to_patient))
+            spacing = min(rendered.volume.spacing)
             self.mapper.SetSampleDistance(spacing)
             if isinstance(self.mapper, vtkFixedPointVolumeRayCastMapper):
                 self.mapper.SetInteractiveSampleDistance(2.0 * spacing)
@@ -196,12 +227,21 @@ class VolumeView:
             vtk_camera.SetFocalPoint(*centre)
             vtk_camera.SetPosition(*(centre + 500.0 * _FRONT))
             vtk_camera.SetViewUp(*_UP)
-            self.renderer.ResetCamera()
+            # Frame the full volume's box: a reduced copy may end up to a block short.
+            self._reset_camera_to_source()
         else:
             vtk_camera.SetFocalPoint(*camera.focal_point)
             vtk_camera.SetPosition(*camera.position)
             vtk_camera.SetViewUp(*camera.view_up)
         self.renderer.ResetCameraClippingRange()
+
+    def _reset_camera_to_source(self) -> None:
+        if self._source is None:
+            self.renderer.ResetCamera()
+            return
+        corners = self._source.bounds
+        low, high = corners.min(axis=0), corners.max(axis=0)
+        self.renderer.ResetCamera(low[0], high[0], low[1], high[1], low[2], high[2])
 
     # -- output -----------------------------------------------------------------------
     def render(self) -> NDArray[np.uint8]:
