@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from cbctviewer.io import geometry_summary as gs
 from cbctviewer.io.headers import FileHeader
-from cbctviewer.io.report import CandidateKind, FrameRef, Patient, SeriesCandidate, Study
+from cbctviewer.io.report import CandidateKind, FrameRef, Patient, SeriesAttributes, SeriesCandidate, Study
 from cbctviewer.io.series_kinds import Role, is_not_image, not_image_summary, role_of, summary
 
 # Same order as io.geometry's tolerance (~0.6 degrees): noise in IOP values must not split.
@@ -320,30 +320,7 @@ def _make(part: _Part, kind: CandidateKind, memory_budget: int) -> SeriesCandida
     h = part.header
     c = SeriesCandidate(
         series_instance_uid=h.series_instance_uid,
-        study_instance_uid=h.study_instance_uid,
-        frame_of_reference_uid=h.frame_of_reference_uid,
-        sop_class_uid=h.sop_class_uid,
-        modality=h.modality,
-        series_description=h.series_description,
-        series_number=h.series_number,
-        image_type=h.image_type,
-        patient_name=h.patient_name,
-        patient_id=h.patient_id,
-        study_date=h.study_date,
-        study_description=h.study_description,
-        manufacturer=h.manufacturer,
-        model_name=h.model_name,
-        rows=h.rows,
-        columns=h.columns,
-        bits_allocated=h.bits_allocated,
-        bits_stored=h.bits_stored,
-        pixel_representation=h.pixel_representation,
-        samples_per_pixel=h.samples_per_pixel,
-        photometric_interpretation=h.photometric_interpretation,
-        rescale_type=h.rescale_type,
-        window_center=h.window_center,
-        window_width=h.window_width,
-        imager_pixel_spacing=h.imager_pixel_spacing,
+        **{f.name: getattr(h, f.name) for f in fields(SeriesAttributes)},
         frames=list(part.frames),
         kind=kind,
     )

@@ -27,7 +27,7 @@ from cbctviewer.io.header_parse import (
     first_read_size,
     parse_header,
 )
-from cbctviewer.io.report import FrameRef
+from cbctviewer.io.report import FrameRef, SeriesAttributes
 
 #: Most frames one file may declare; more is treated as a damaged or hostile header.
 MAX_FRAMES_PER_FILE = 65_536
@@ -49,37 +49,12 @@ _TAGS = sorted(set(_TOP_TAGS) | set(FRAME_TAGS))
 
 
 @dataclass(slots=True)
-class FileHeader:
+class FileHeader(SeriesAttributes):
     """What one DICOM file holds, from its header: series attributes and its frames."""
 
     path: Path
-    sop_class_uid: str = ""
     sop_instance_uid: str = ""
-    study_instance_uid: str = ""
     series_instance_uid: str = ""
-    frame_of_reference_uid: str = ""
-    modality: str = ""
-    series_description: str = ""
-    series_number: int | None = None
-    image_type: tuple[str, ...] = ()
-    patient_name: str = ""
-    patient_id: str = ""
-    study_date: str = ""
-    study_description: str = ""
-    manufacturer: str = ""
-    model_name: str = ""
-    rows: int = 0
-    columns: int = 0
-    bits_allocated: int = 0
-    bits_stored: int = 0
-    pixel_representation: int = 0
-    samples_per_pixel: int = 1
-    photometric_interpretation: str = ""
-    rescale_type: str = ""
-    window_center: float | None = None
-    window_width: float | None = None
-    #: PixelSpacing, else ImagerPixelSpacing (projection radiographs); None when unknown.
-    imager_pixel_spacing: tuple[float, float] | None = None
     transfer_syntax: str = ""
     number_of_frames: int = 1
     has_pixels: bool = False

@@ -56,14 +56,11 @@ class FrameRef:
     pixel_data_offset: int | None = None
 
 
-@dataclass(slots=True)
-class SeriesCandidate:
-    """A group of frames that can be loaded as one image (3D volume or 2D picture)."""
+@dataclass(slots=True, kw_only=True)
+class SeriesAttributes:
+    """Header attributes that describe a whole series; each file's header carries them and a
+    candidate takes them from its first file. No pixel data; identity is for display only."""
 
-    series_instance_uid: str
-    #: Unique within the report: the SeriesInstanceUID, with ``#2``, ``#3``... appended
-    #: for the extra parts of a series that was split (orientation, size, localizer...).
-    key: str = ""
     study_instance_uid: str = ""
     frame_of_reference_uid: str = ""
     sop_class_uid: str = ""
@@ -89,6 +86,16 @@ class SeriesCandidate:
     window_width: float | None = None
     #: Pixel spacing of a projection radiograph (ImagerPixelSpacing), when PixelSpacing is absent.
     imager_pixel_spacing: tuple[float, float] | None = None
+
+
+@dataclass(slots=True)
+class SeriesCandidate(SeriesAttributes):
+    """A group of frames that can be loaded as one image (3D volume or 2D picture)."""
+
+    series_instance_uid: str
+    #: Unique within the report: the SeriesInstanceUID, with ``#2``, ``#3``... appended
+    #: for the extra parts of a series that was split (orientation, size, localizer...).
+    key: str = ""
     transfer_syntaxes: set[str] = field(default_factory=set)
     frames: list[FrameRef] = field(default_factory=list)
     kind: CandidateKind = CandidateKind.VOLUME
