@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,16 @@ def phantom_followup_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("phantom_followup")
     write_sample(out, voxel_size=0.4, followup=True)
     return out
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_user_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Recent cases, case files and other user data go to a temp folder, never the real home."""
+    path = tmp_path_factory.mktemp("user-data")
+    previous = os.environ.get("CBCT_VIEWER_DATA_DIR")
+    os.environ["CBCT_VIEWER_DATA_DIR"] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop("CBCT_VIEWER_DATA_DIR", None)
+    else:
+        os.environ["CBCT_VIEWER_DATA_DIR"] = previous
