@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from . import sampling
 from .geometry import Plane
 from .volume import Volume
 
@@ -134,33 +135,11 @@ def sample_nearest(volume: Volume, points: ArrayLike) -> FloatArray:
 def sample_trilinear(volume: Volume, points: ArrayLike) -> FloatArray:
     """Trilinearly interpolated grey value at each patient point (NaN outside the volume).
 
-    A point is inside when it lies within the voxel centres' bounding box (axes with one
-    voxel accept only that voxel's centre plane, to rounding).
+    A point is inside when it lies within the voxel centres' bounding box. One sampler
+    serves the whole domain layer: :func:`cbctviewer.core.sampling.sample_trilinear`.
     """
-    array = volume.array
-    if array.ndim == 2:
-        array = array[np.newaxis]
-    f = _continuous_index(volume, points)
-    shape = np.asarray(array.shape)
-    eps = 1e-9
-    inside = np.all((f >= -eps) & (f <= shape - 1 + eps), axis=1)
-    out = np.full(len(f), np.nan)
-    if not np.any(inside):
-        return out
-    g = np.clip(f[inside], 0.0, shape - 1)
-    lo = np.minimum(np.floor(g).astype(np.int64), np.maximum(shape - 2, 0))
-    t = g - lo
-    hi = np.minimum(lo + 1, shape - 1)
-    acc = np.zeros(len(g))
-    for dz in (0, 1):
-        z, wz = (hi[:, 0], t[:, 0]) if dz else (lo[:, 0], 1.0 - t[:, 0])
-        for dy in (0, 1):
-            y, wy = (hi[:, 1], t[:, 1]) if dy else (lo[:, 1], 1.0 - t[:, 1])
-            for dx in (0, 1):
-                x, wx = (hi[:, 2], t[:, 2]) if dx else (lo[:, 2], 1.0 - t[:, 2])
-                acc += wz * wy * wx * array[z, y, x]
-    out[inside] = acc
-    return out
+    flat = np.asarray(points, dtype=float).reshape(-1, 3)
+    return np.asarray(sampling.sample_trilinear(volume, flat), dtype=float)
 
 
 @dataclass(frozen=True, slots=True)
