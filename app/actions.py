@@ -111,6 +111,27 @@ class Actions:
             self.window_presets[name] = self._action(
                 text, partial(window.apply_window_preset, name), listed(key), tip=tip
             )
+        # Measure
+        self.tool_group = QActionGroup(window)
+        self.tools: dict[str, QAction] = {}
+        for name, text, tip in (
+            ("navigate", "Navigate", "Left-click moves the crosshair (Esc from a measuring tool)"),
+            ("distance", "Distance", "Click two points in a 2D view to measure their distance (mm)"),
+            ("angle", "Angle", "Click an arm's end, the vertex and the other arm's end (degrees)"),
+            ("point", "Point", "Click a point to read its grey value"),
+        ):
+            action = self._action(text, partial(window.set_measure_tool, name), tip=tip, checkable=True)
+            self.tool_group.addAction(action)
+            self.tools[name] = action
+        self.tools["navigate"].setChecked(True)
+        self.undo = self._action(
+            "Undo", window.measure.undo, listed("Ctrl+Z"), tip="Undo the last measurement change"
+        )
+        self.redo = self._action("Redo", window.measure.redo, listed("Ctrl+Shift+Z"), tip="Redo")
+        self.delete_measurement = self._action(
+            "Delete measurement", window.delete_selected_measurement, listed("Del"),
+            tip="Delete the measurement selected in the list",
+        )  # fmt: skip
         # Tools, Help
         self.tags = self._action("DICOM tags…", window.show_tags, tip="Every header field of the scan")
         self.shortcuts = self._action("Shortcuts…", window.show_shortcuts, listed("F1"))
@@ -119,7 +140,8 @@ class Actions:
         self.recent_menu.aboutToShow.connect(window.fill_recent_menu)
         self.case_actions = [
             self.export_view, self.close_case, self.tags, self.reset_views, self.straighten, self.centre,
-            self.reset_camera,
+            self.reset_camera, self.undo, self.redo, self.delete_measurement,
+            *self.tools.values(),
             *self.window_presets.values(),
         ]  # fmt: skip
         self.set_case_open(False)
@@ -171,6 +193,10 @@ class Actions:
         view.addActions([self.rotate_mode, self.straighten, self.reset_views, self.centre, self.reset_camera])
         window_menu = bar.addMenu("&Window/level")
         window_menu.addActions(list(self.window_presets.values()))
+        measure = bar.addMenu("&Measure")
+        measure.addActions(list(self.tools.values()))
+        measure.addSeparator()
+        measure.addActions([self.undo, self.redo, self.delete_measurement])
         tools = bar.addMenu("&Tools")
         tools.addAction(self.tags)
         help_menu = bar.addMenu("&Help")
@@ -184,6 +210,8 @@ class Actions:
         toolbar.addActions([self.open_folder, self.open_file])
         toolbar.addSeparator()
         toolbar.addActions([self.rotate_mode, self.straighten, self.reset_views])
+        toolbar.addSeparator()
+        toolbar.addActions(list(self.tools.values()))
         toolbar.addSeparator()
         toolbar.addActions([self.layouts[Layout.GRID], self.layouts[Layout.ONE_PLUS_THREE]])
         toolbar.addSeparator()

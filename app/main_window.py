@@ -23,6 +23,7 @@ from cbctviewer.rendering.volume_render import MapperChoice
 
 from . import integrations
 from .actions import Actions
+from .measuring import MeasureController
 from .opening import CaseOpener, Loader, Scanner, choose_series, open_notes
 from .panels.banner import NoticeBanner
 from .panels.side_panel import SidePanel
@@ -64,6 +65,7 @@ class MainWindow(QMainWindow):
         self.message_box: QMessageBox | None = None
         self._closed = False
         self.opener = CaseOpener(self, scanner=scanner, loader=loader)
+        self.measure = MeasureController(self)
         self.grid = ViewGrid(self.state, self, mapper=mapper)
         self.banner = NoticeBanner(self)
         central = QWidget(self)
@@ -90,6 +92,11 @@ class MainWindow(QMainWindow):
         for widget in self.grid.slices.values():
             widget.cursor_info.connect(self.status.show_cursor)
             widget.hint_message.connect(lambda text: self.status.show_message(text, 2500))
+            widget.measure_point.connect(self.measure.click)
+            widget.measure_cancelled.connect(lambda: self.set_measure_tool("navigate"))
+        self.measure.message.connect(lambda text: self.status.show_message(text, 5000))
+        self.measure.problem.connect(self._measure_problem)
+        self.measure.set_changed.connect(self._measurements_changed)
         self.grid.volume.problem.connect(self.status.show_message)
         self.status.progress.cancel_requested.connect(self.opener.cancel)
         self.opener.progress.connect(self.status.progress.set_progress)
@@ -143,7 +150,9 @@ class MainWindow(QMainWindow):
         elif self.grid.maximised is not None:
             self.grid.maximise(None)
         self.setWindowTitle(f"{describe_candidate(candidate)} — {APP_TITLE}")  # no patient data
+        self.set_measure_tool("navigate")
         self.banner.show_notes([*self._notes, *open_notes(report, candidate, volume)])
+        self.measure.open(volume, self.source_path)  # after the notes: a damaged case adds one
         self.actions_.set_case_open(True)
         self.grid.slices[ViewKind.AXIAL].setFocus()
         if self.recent is not None and self.source_path is not None:
@@ -173,6 +182,8 @@ class MainWindow(QMainWindow):
     def close_case(self) -> None:
         """Show no scan (the window stays open)."""
         self.opener.cancel()
+        self.set_measure_tool("navigate")
+        self.measure.close()
         self.state.volume = None
         if self.report is not None:
             self.report.close()
@@ -252,6 +263,30 @@ class MainWindow(QMainWindow):
         for widget in self.grid.slices.values():
             widget.rotate_mode = on
 
+    # -- measurements ---------------------------------------------------------------------
+    def set_measure_tool(self, name: str) -> None:
+        """``"navigate"`` or a measuring tool (``"distance"``, ``"angle"``, ``"point"``)."""
+        tool = None if name == "navigate" else name
+        if tool is not None and self.measure.measurements is None:
+            tool = None
+        self.measure.set_tool(tool)
+        for widget in self.grid.slices.values():
+            widget.measure_mode = tool is not None
+        self.actions_.tools["navigate" if tool is None else name].setChecked(True)
+
+    def delete_selected_measurement(self) -> None:
+        self.measure.remove(self.side.measure.selected_id())
+
+    def _measurements_changed(self, measurements: object) -> None:
+        mset = self.measure.measurements
+        for view in self.grid.slice_views.values():
+            view.set_measurements(mset)
+        self.side.measure.bind(mset, self.measure.volume)
+
+    def _measure_problem(self, text: str) -> None:
+        self.status.show_message(text, 15_000)
+        self.banner.show_notes([*self.banner.notes, text])
+
     def _layout_changed(self) -> None:
         self.actions_.layouts[self.grid.layout_mode].setChecked(True)
 
@@ -273,6 +308,7 @@ class MainWindow(QMainWindow):
             return
         self._closed = True
         self.opener.shutdown()
+        self.measure.close()
         self.side.unbind()
         self.grid.close_views()
         if self.report is not None:

@@ -32,6 +32,10 @@ SHORTCUTS: list[tuple[str, str]] = [
     ("Ctrl+O", "Open a folder (disc, USB stick, DICOMDIR folder)"),
     ("Ctrl+Shift+O", "Open a file (DICOM file, DICOMDIR or zip)"),
     ("Ctrl+E", "Export the view as a picture"),
-    ("Esc", "Cancel loading"),
+    # Measurements
+    ("Del", "Delete the selected measurement"),
+    ("Ctrl+Z", "Undo the last measurement change"),
+    ("Ctrl+Shift+Z", "Redo"),
+    ("Esc", "Cancel loading; leave a measuring tool (back to the crosshair)"),
     ("F1", "Show these shortcuts"),
 ]

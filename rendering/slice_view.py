@@ -21,9 +21,12 @@ from vtkmodules.vtkFiltersSources import vtkPlaneSource
 from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper, vtkRenderer, vtkRenderWindow, vtkTexture
 
 from cbctviewer.core.geometry import SliceGeometry
+from cbctviewer.core.measure_crossing import crossing_tolerance
+from cbctviewer.core.measure_set import MeasurementSet
 from cbctviewer.core.view_state import ViewerState, ViewKind
 
 from .grey import GreyMapper
+from .measure_overlay import MeasureOverlay
 from .offscreen import grab_rgb, new_render_window
 from .overlays import SliceOverlays
 from .reslice import SliceResampler
@@ -93,6 +96,7 @@ class SliceView:
         self.renderer.AddViewProp(self.actor)
         self.renderer.GetActiveCamera().ParallelProjectionOn()
         self.overlays = SliceOverlays(self.renderer, self.kind)
+        self.measures = MeasureOverlay(self.renderer, self._on_change)
         width, height = state.views[self.kind].viewport
         self.render_window = render_window or new_render_window(width, height, offscreen=offscreen)
         self.render_window.AddRenderer(self.renderer)
@@ -104,6 +108,10 @@ class SliceView:
     def _on_change(self, *_: object) -> None:
         self._dirty = True
         self.needs_render.emit()
+
+    def set_measurements(self, measurements: MeasurementSet | None) -> None:
+        """Draw (and follow) these measurements; ``None`` draws none."""
+        self.measures.bind(measurements)
 
     def set_source(self, source: VolumeImage | None) -> None:
         """Share an already wrapped volume (e.g. one per scene instead of one per view)."""
@@ -124,6 +132,7 @@ class SliceView:
         """Stop listening to the model and release the window's GL resources."""
         self.state.events.all.disconnect(self._on_change)
         self.state.views[self.kind].events.all.disconnect(self._on_change)
+        self.measures.bind(None)
         self.render_window.Finalize()
 
     # -- pipeline ---------------------------------------------------------------------
@@ -141,6 +150,7 @@ class SliceView:
         self.geometry = geometry = state.slice_geometry(self.kind)
         if volume is None:
             self.overlays.update(state, geometry, slab=self.resampler.slab, visible=False)
+            self.measures.update(geometry, tolerance=0.0, volume=None, visible=False)
             return
         if self._source is None or self._source.volume is not volume:
             self._source = VolumeImage.from_volume(volume)
@@ -167,6 +177,8 @@ class SliceView:
         self._grey_valid = False
         self._place_image(geometry)
         self.overlays.update(state, geometry, slab=self.resampler.slab, visible=self._show_overlays)
+        tolerance = crossing_tolerance(slab_mm=view.slab_thickness, slice_step_mm=step)
+        self.measures.update(geometry, tolerance=tolerance, volume=volume)
 
     def _place_image(self, geometry: SliceGeometry) -> None:
         """Lay the texture on a quad and set a parallel camera: one sample = one screen pixel.

@@ -29,7 +29,7 @@ from cbctviewer.core.window_level import WINDOW_PRESETS
 
 pytestmark = pytest.mark.gui
 AXIAL = ViewKind.AXIAL
-KEY_SEQUENCE = re.compile(r"((Ctrl|Shift|Alt|Meta)\+)*([A-Z0-9]|F\d{1,2})")
+KEY_SEQUENCE = re.compile(r"((Ctrl|Shift|Alt|Meta)\+)*([A-Z0-9]|F\d{1,2}|Del)")
 
 
 def open_and_wait(window: MainWindow, path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The side panel: display, window/level, slab and 3D controls in a scrollable column."""
+"""The side panel: display, measurements, window/level, slab and 3D controls in a scrollable column."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from cbctviewer.app.views.grid import ViewGrid
 from cbctviewer.core.view_state import ViewerState
 
 from .display_panel import DisplayPanel
+from .measure_panel import MeasurePanel
 from .slab_panel import SlabPanel
 from .volume_panel import VolumePanel
 from .window_panel import WindowPanel
@@ -38,7 +39,8 @@ class SidePanel(QScrollArea):
         self.window_level = WindowPanel(state, body)
         self.slab = SlabPanel(state, body)
         self.volume = VolumePanel(state, body)
-        for group in (self.display, self.window_level, self.slab, self.volume):
+        self.measure = MeasurePanel(body)
+        for group in (self.display, self.measure, self.window_level, self.slab, self.volume):
             column.addWidget(group)
         column.addStretch(1)
         self.setWidget(body)
@@ -48,3 +50,4 @@ class SidePanel(QScrollArea):
         self.window_level.unbind()
         self.slab.unbind()
         self.volume.unbind()
+        self.measure.unbind()

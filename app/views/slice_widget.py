@@ -4,7 +4,9 @@ Left-drag moves the crosshair (the other views follow); left-drag on the outer e
 crosshair line, Ctrl+left-drag or the rotate mode turn the planes (oblique MPR);
 right-drag sets window/level; middle-drag pans; the wheel scrolls slices and Ctrl+wheel
 zooms about the cursor; PageUp/PageDown and Up/Down scroll (Shift: 10 at a time);
-double-click maximises (see :data:`cbctviewer.app.shortcuts.SHORTCUTS`).
+double-click maximises; with a measuring tool on (:attr:`SliceViewWidget.measure_mode`)
+left clicks place measurement handles and Esc leaves the tool
+(see :data:`cbctviewer.app.shortcuts.SHORTCUTS`).
 Everything goes through :class:`~cbctviewer.core.view_state.ViewerState`; the rendering
 adapter (:class:`~cbctviewer.rendering.slice_view.SliceView`) follows the model and this
 widget paints its off-screen frames.
@@ -12,7 +14,7 @@ widget paints its off-screen frames.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QCursor, QKeyEvent, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QWidget
 
@@ -42,6 +44,10 @@ class SliceViewWidget(FrameWidget):
     cursor_info = Signal(str)
     #: A transient hint for the status bar.
     hint_message = Signal(str)
+    #: With :attr:`measure_mode` on: a left click at this patient point (on the view's plane).
+    measure_point = Signal(object)
+    #: Esc pressed with :attr:`measure_mode` on (leave the tool).
+    measure_cancelled = Signal()
 
     def __init__(self, state: ViewerState, view: SliceView, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -49,6 +55,8 @@ class SliceViewWidget(FrameWidget):
         self.view = view
         self.kind = ViewKind(view.kind)
         self.rotate_mode = False
+        #: A measuring tool is active: left clicks place handles instead of moving the crosshair.
+        self.measure_mode = False
         self.setObjectName(f"view_{self.kind.value}")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)
@@ -120,6 +128,11 @@ class SliceViewWidget(FrameWidget):
         x, y = self._pixel(event.position())
         self._press = self._last = event.position()
         button, modifiers = event.button(), event.modifiers()
+        if button == Qt.MouseButton.LeftButton and self.measure_mode:
+            point = self.state.slice_geometry(self.kind).pixel_to_patient((y, x))
+            self.measure_point.emit(point)
+            event.accept()
+            return
         if button == Qt.MouseButton.LeftButton:
             ctrl = bool(modifiers & Qt.KeyboardModifier.ControlModifier)
             if ctrl or self.rotate_mode or on_rotate_handle(self.state, self.kind, x, y):
@@ -173,7 +186,7 @@ class SliceViewWidget(FrameWidget):
         event.accept()
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
-        if event.button() == Qt.MouseButton.LeftButton:
+        if event.button() == Qt.MouseButton.LeftButton and not self.measure_mode:
             self.maximise_toggled.emit()
         event.accept()
 
@@ -215,7 +228,23 @@ class SliceViewWidget(FrameWidget):
         event.accept()
 
     # -- keys ---------------------------------------------------------------------------
+    def event(self, event: QEvent) -> bool:
+        # Esc leaves a measuring tool: take it before the window's Esc action does.
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and self.measure_mode
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Escape
+        ):
+            event.accept()
+            return True
+        return super().event(event)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Escape and self.measure_mode:
+            self.measure_cancelled.emit()
+            event.accept()
+            return
         step = _SCROLL_KEYS.get(Qt.Key(event.key()))
         if step is None or self.state.volume is None:
             super().keyPressEvent(event)

@@ -1,0 +1,151 @@
+"""Measurements drawn on a slice view: lines, handles and value labels, in display pixels.
+
+:class:`MeasureOverlay` follows a :class:`~cbctviewer.core.measure_set.MeasurementSet`
+(its events call ``on_change`` so the view re-renders) and, on :meth:`update`, draws every
+measurement that crosses the view's plane (:mod:`cbctviewer.core.measure_crossing`): in
+full when it lies in the plane (within the tolerance), else a cross where it passes through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from numpy.typing import ArrayLike
+from psygnal import SignalInstance
+from vtkmodules.vtkRenderingCore import vtkRenderer, vtkTextActor
+
+from cbctviewer.core.geometry import SliceGeometry
+from cbctviewer.core.measure_crossing import measurement_crossing
+from cbctviewer.core.measure_set import MeasurementSet
+from cbctviewer.core.measure_text import value_text
+from cbctviewer.core.measurements import ROI_KINDS, Measurement, MeasurementKind, roi_outline
+from cbctviewer.core.volume import Volume
+
+from .overlays import _Lines, _text
+
+__all__ = ["HANDLE_PX", "MEASURE_COLOUR", "MeasureOverlay"]
+
+#: Measurement lines and labels (cyan: unlike grey, and unlike the crosshair colours).
+MEASURE_COLOUR = (0.2, 0.9, 1.0)
+HANDLE_COLOUR = (1.0, 0.55, 0.1)
+#: Half-size of a handle's square and of a crossing mark (display pixels).
+HANDLE_PX = 4.0
+_Segment = tuple[tuple[float, float], tuple[float, float]]
+
+
+class MeasureOverlay:
+    """The measurement actors of one slice view."""
+
+    def __init__(self, renderer: vtkRenderer, on_change: Callable[[], None]) -> None:
+        self._renderer = renderer
+        self._on_change = on_change
+        self.lines = _Lines(renderer, MEASURE_COLOUR, width=2.0)
+        self.handles = _Lines(renderer, HANDLE_COLOUR, width=1.5)
+        self.texts: list[vtkTextActor] = []
+        self.measurements: MeasurementSet | None = None
+
+    def bind(self, measurements: MeasurementSet | None) -> None:
+        """Follow another set (``None``: draw nothing)."""
+        if self.measurements is not None:
+            for signal in _signals(self.measurements):
+                signal.disconnect(self._changed, missing_ok=True)
+        self.measurements = measurements
+        if measurements is not None:
+            for signal in _signals(measurements):
+                signal.connect(self._changed)
+        self._on_change()
+
+    def _changed(self, *_: object) -> None:
+        self._on_change()
+
+    def update(
+        self, geometry: SliceGeometry, *, tolerance: float, volume: Volume | None, visible: bool = True
+    ) -> None:
+        """Place the actors for the view's current ``geometry``."""
+        lines: list[_Segment] = []
+        handles: list[_Segment] = []
+        labels: list[tuple[str, tuple[float, float]]] = []
+        if visible and self.measurements is not None:
+            for m in self.measurements:
+                label_at = self._draw(m, geometry, tolerance, lines, handles)
+                if label_at is not None:
+                    labels.append((f"{m.label}: {value_text(m, volume)}", label_at))
+        self.lines.set(lines)
+        self.handles.set(handles)
+        font = int(np.clip(round(min(geometry.width, geometry.height) / 40), 10, 16))
+        while len(self.texts) < len(labels):
+            self.texts.append(_text(self._renderer, "Left", "Bottom", MEASURE_COLOUR))
+        for i, actor in enumerate(self.texts):
+            actor.SetVisibility(i < len(labels))
+            if i < len(labels):
+                text, (x, y) = labels[i]
+                actor.SetInput(text)
+                actor.GetTextProperty().SetFontSize(font)
+                actor.SetPosition(x + 2 * HANDLE_PX, y + 2 * HANDLE_PX)
+
+    @staticmethod
+    def _draw(
+        m: Measurement,
+        geometry: SliceGeometry,
+        tolerance: float,
+        lines: list[_Segment],
+        handles: list[_Segment],
+    ) -> tuple[float, float] | None:
+        """Add the segments of one measurement; returns where its label goes (or None)."""
+        crossing = measurement_crossing(m, geometry.plane, tolerance=tolerance)
+        if not crossing.visible:
+            return None
+        if m.kind in ROI_KINDS:
+            uv_handles = geometry.plane.to_plane(m.array)[:, :2]
+            near = np.abs(geometry.depth(m.array)) <= tolerance
+        else:
+            uv_handles, near = crossing.uv, crossing.near
+        if crossing.in_plane:
+            chain = _display(geometry, crossing.uv)
+            closed = m.kind in ROI_KINDS
+            if m.kind == MeasurementKind.ELLIPSE:
+                chain = _display(geometry, roi_outline(m, n=64))
+            lines.extend(_chain(chain, closed=closed))
+        else:
+            for x, y in _display(geometry, crossing.crossings):
+                d = HANDLE_PX
+                lines.append(((x - d, y - d), (x + d, y + d)))
+                lines.append(((x - d, y + d), (x + d, y - d)))
+        points = _display(geometry, uv_handles)
+        for x, y in points[near]:
+            handles.extend(_square(float(x), float(y)))
+        anchor = points[near] if near.any() else _display(geometry, crossing.crossings)
+        if len(anchor) == 0:
+            return None
+        top = anchor[int(np.argmax(anchor[:, 1]))]
+        return float(top[0]), float(top[1])
+
+
+def _signals(measurements: MeasurementSet) -> tuple[SignalInstance, ...]:
+    events = measurements.events
+    return (events.added, events.removed, events.changed, events.reset)
+
+
+def _display(geometry: SliceGeometry, uv: ArrayLike) -> np.ndarray:
+    """Plane ``(u, v)`` mm → display pixels ``(x, y)`` (y up, pixel centres)."""
+    rc = np.asarray(geometry.plane_to_pixel(np.asarray(uv, dtype=float).reshape(-1, 2)))
+    return np.stack([rc[:, 1] + 0.5, geometry.height - rc[:, 0] - 0.5], axis=-1)
+
+
+def _chain(points: np.ndarray, *, closed: bool) -> list[_Segment]:
+    n = len(points)
+    pairs = list(range(n - 1)) + ([n - 1] if closed and n > 2 else [])
+    return [
+        (
+            (float(points[i][0]), float(points[i][1])),
+            (float(points[(i + 1) % n][0]), float(points[(i + 1) % n][1])),
+        )
+        for i in pairs
+    ]
+
+
+def _square(x: float, y: float) -> list[_Segment]:
+    d = HANDLE_PX
+    corners = [(x - d, y - d), (x + d, y - d), (x + d, y + d), (x - d, y + d)]
+    return [(corners[i], corners[(i + 1) % 4]) for i in range(4)]
