@@ -129,10 +129,13 @@ class VolumeRenderThread(QObject):
                 frame, camera = None, None
                 self.failed.emit("The 3D view could not be drawn (see the log for details).")
             finally:
-                if frame is not _SKIPPED:
-                    self.frame_ready.emit(frame, camera)
                 with self._wake:
                     self._busy = False
+            if frame is not _SKIPPED:
+                try:
+                    self.frame_ready.emit(frame, camera)
+                except RuntimeError:  # the Qt side is gone (interpreter shutting down)
+                    return
 
     def _render(self, view: VolumeView) -> tuple[np.ndarray | None, Camera | None]:
         if self.state.volume is None:
