@@ -59,6 +59,10 @@ class Actions:
         self.export_window = self._action(
             "Export window…", window.export_window_dialog, tip="Save the whole window as a PNG picture"
         )
+        self.export_csv = self._action(
+            "Export measurements (CSV)…", window.export_measurements_dialog,
+            tip="Save the measurement table as a CSV file (spreadsheets)",
+        )  # fmt: skip
         self.close_case = self._action("Close scan", window.close_case, QKeySequence.StandardKey.Close)
         self.quit = self._action("Quit", window.close, QKeySequence.StandardKey.Quit)
         self.cancel = self._action("Cancel loading", window.opener.cancel, "Esc")
@@ -119,6 +123,12 @@ class Actions:
             ("distance", "Distance", "Click two points in a 2D view to measure their distance (mm)"),
             ("angle", "Angle", "Click an arm's end, the vertex and the other arm's end (degrees)"),
             ("point", "Point", "Click a point to read its grey value"),
+            (
+                "implant_site",
+                "Implant site",
+                "Click the alveolar crest in a 2D view: bone height down the view and ridge widths "
+                "at 1, 3 and 5 mm",
+            ),
         ):
             action = self._action(text, partial(window.set_measure_tool, name), tip=tip, checkable=True)
             self.tool_group.addAction(action)
@@ -139,8 +149,8 @@ class Actions:
         self.recent_menu = QMenu("Open recent", window)
         self.recent_menu.aboutToShow.connect(window.fill_recent_menu)
         self.case_actions = [
-            self.export_view, self.close_case, self.tags, self.reset_views, self.straighten, self.centre,
-            self.reset_camera, self.undo, self.redo, self.delete_measurement,
+            self.export_view, self.export_csv, self.close_case, self.tags, self.reset_views,
+            self.straighten, self.centre, self.reset_camera, self.undo, self.redo, self.delete_measurement,
             *self.tools.values(),
             *self.window_presets.values(),
         ]  # fmt: skip
@@ -182,7 +192,7 @@ class Actions:
         file.addActions([self.open_folder, self.open_file])
         file.addMenu(self.recent_menu)
         file.addSeparator()
-        file.addActions([self.export_view, self.export_window])
+        file.addActions([self.export_view, self.export_window, self.export_csv])
         file.addSeparator()
         file.addActions([self.close_case, self.quit])
         view = bar.addMenu("&View")

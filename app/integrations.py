@@ -20,6 +20,9 @@ from cbctviewer.app.dialogs.shortcuts import ShortcutsDialog
 from cbctviewer.app.dialogs.tag_browser import TagBrowserDialog
 from cbctviewer.app.export import export_view_png, grab_window_png
 from cbctviewer.app.recent import RecentCases
+from cbctviewer.core.measurements import Measurement
+from cbctviewer.core.volume import Volume
+from cbctviewer.io.case_file import export_csv
 from cbctviewer.io.report import ScanReport, SeriesCandidate
 
 
@@ -93,6 +96,27 @@ def export_window(parent: QWidget) -> None:
         grab_window_png(parent.window(), path)
     except OSError as exc:
         QMessageBox.warning(parent, "Export window", f"The picture could not be saved: {exc.strerror or exc}")
+
+
+def export_measurements(parent: QWidget, measurements: Sequence[Measurement], volume: Volume | None) -> None:
+    """File › Export measurements (CSV)…: the measurement table as a CSV file."""
+    if not measurements:
+        QMessageBox.information(parent, "Export measurements", "There are no measurements to export.")
+        return
+    # Suggest the home folder, never the scan's own folder (often a read-only disc).
+    suggested = str(Path.home() / "measurements.csv")
+    chosen, _ = QFileDialog.getSaveFileName(
+        parent, "Export the measurements as CSV", suggested, "CSV files (*.csv)"
+    )
+    if not chosen:
+        return
+    path = Path(chosen) if chosen.lower().endswith(".csv") else Path(chosen + ".csv")
+    try:
+        export_csv(measurements, path, volume=volume)
+    except OSError as exc:
+        QMessageBox.warning(
+            parent, "Export measurements", f"The table could not be saved: {exc.strerror or exc}"
+        )
 
 
 def show_tags(candidate: SeriesCandidate, parent: QWidget) -> QWidget:

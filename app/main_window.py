@@ -8,6 +8,7 @@ loading run on worker threads (:class:`~.opening.CaseOpener`).
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -92,11 +93,16 @@ class MainWindow(QMainWindow):
         for widget in self.grid.slices.values():
             widget.cursor_info.connect(self.status.show_cursor)
             widget.hint_message.connect(lambda text: self.status.show_message(text, 2500))
-            widget.measure_point.connect(self.measure.click)
+            widget.measure_point.connect(partial(self._measure_click, widget.kind))
             widget.measure_cancelled.connect(lambda: self.set_measure_tool("navigate"))
         self.measure.message.connect(lambda text: self.status.show_message(text, 5000))
         self.measure.problem.connect(self._measure_problem)
         self.measure.set_changed.connect(self._measurements_changed)
+        panel = self.side.measure
+        panel.safety_margin.valueChanged.connect(lambda v: setattr(self.measure, "safety_margin_mm", v))
+        panel.planned_length.valueChanged.connect(
+            lambda _: setattr(self.measure, "planned_length_mm", panel.planned_length_mm())
+        )
         self.grid.volume.problem.connect(self.status.show_message)
         self.status.progress.cancel_requested.connect(self.opener.cancel)
         self.opener.progress.connect(self.status.progress.set_progress)
@@ -265,7 +271,7 @@ class MainWindow(QMainWindow):
 
     # -- measurements ---------------------------------------------------------------------
     def set_measure_tool(self, name: str) -> None:
-        """``"navigate"`` or a measuring tool (``"distance"``, ``"angle"``, ``"point"``)."""
+        """``"navigate"`` or a tool (``"distance"``, ``"angle"``, ``"point"``, ``"implant_site"``)."""
         tool = None if name == "navigate" else name
         if tool is not None and self.measure.measurements is None:
             tool = None
@@ -273,6 +279,13 @@ class MainWindow(QMainWindow):
         for widget in self.grid.slices.values():
             widget.measure_mode = tool is not None
         self.actions_.tools["navigate" if tool is None else name].setChecked(True)
+
+    def _measure_click(self, kind: ViewKind, point: object) -> None:
+        self.measure.click(point, self.state.plane(kind))  # type: ignore[arg-type]
+
+    def export_measurements_dialog(self) -> None:
+        mset = self.measure.measurements
+        integrations.export_measurements(self, list(mset) if mset is not None else [], self.measure.volume)
 
     def delete_selected_measurement(self) -> None:
         self.measure.remove(self.side.measure.selected_id())

@@ -17,6 +17,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 from PySide6.QtCore import QObject, Signal
 
+from cbctviewer.core.geometry import Plane
+from cbctviewer.core.implant_record import site_measurement
+from cbctviewer.core.implant_site import measure_site
 from cbctviewer.core.measure_set import MeasurementSet
 from cbctviewer.core.measurements import Measurement, MeasurementKind
 from cbctviewer.core.volume import Volume
@@ -29,11 +32,13 @@ TOOL_POINTS: dict[MeasurementKind, int] = {
     MeasurementKind.DISTANCE: 2,
     MeasurementKind.ANGLE: 3,
     MeasurementKind.POINT: 1,
+    MeasurementKind.IMPLANT_SITE: 1,
 }
 _NEXT_HINT = {
     MeasurementKind.DISTANCE: ("Click the start of the distance", "Click its end"),
     MeasurementKind.ANGLE: ("Click the first arm's end", "Click the vertex", "Click the second arm's end"),
     MeasurementKind.POINT: ("Click a point to read its grey value",),
+    MeasurementKind.IMPLANT_SITE: ("Click the alveolar crest (the implant goes down the view)",),
 }
 
 
@@ -58,6 +63,10 @@ class MeasureController(QObject):
         self.source: Path | None = None
         self.case_file: Path | None = None
         self._view_state: dict[str, object] = {}
+        #: Implant-site tool: distance to keep from the limiting structure (mm).
+        self.safety_margin_mm = 2.0
+        #: Implant-site tool: the planned implant length (mm), ``None`` when not planned.
+        self.planned_length_mm: float | None = None
 
     # -- tool ---------------------------------------------------------------------------
     def set_tool(self, tool: MeasurementKind | str | None) -> None:
@@ -68,10 +77,15 @@ class MeasureController(QObject):
         if self.tool is not None:
             self.message.emit(_NEXT_HINT[self.tool][0])
 
-    def click(self, point: ArrayLike) -> Measurement | None:
-        """A click of the current tool at a patient point; returns the measurement once complete."""
+    def click(self, point: ArrayLike, plane: Plane | None = None) -> Measurement | None:
+        """A click of the current tool at a patient point; returns the measurement once complete.
+
+        ``plane`` is the clicked view's plane (the implant-site tool measures down it).
+        """
         if self.tool is None or self.measurements is None:
             return None
+        if self.tool == MeasurementKind.IMPLANT_SITE:
+            return self._implant_site(point, plane)
         self.pending.append(np.asarray(point, dtype=float).reshape(3))
         needed = TOOL_POINTS[self.tool]
         if len(self.pending) < needed:
@@ -80,6 +94,28 @@ class MeasureController(QObject):
         points, self.pending = self.pending, []
         added = self.measurements.add(Measurement.create(self.tool, points))
         self.message.emit(f"{added.label} added")
+        return added
+
+    def _implant_site(self, point: ArrayLike, plane: Plane | None) -> Measurement | None:
+        assert self.measurements is not None
+        if plane is None or self.volume is None:
+            self.message.emit("Click the crest in a 2D view")
+            return None
+        try:
+            result = measure_site(
+                self.volume,
+                point,
+                -np.asarray(plane.y_axis),  # screen down: into the bone
+                plane.x_axis,  # screen right: across the ridge
+                canal=None,
+                safety_margin_mm=self.safety_margin_mm,
+                planned_length_mm=self.planned_length_mm,
+            )
+        except ValueError as exc:
+            self.message.emit(f"No implant site measured here: {exc}")
+            return None
+        added = self.measurements.add(site_measurement(result, planned_length_mm=self.planned_length_mm))
+        self.message.emit(f"{added.label}: {added.note}")
         return added
 
     # -- the series' set ----------------------------------------------------------------

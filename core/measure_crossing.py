@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .geometry import Plane
-from .measurements import ROI_KINDS, Measurement, roi_outline
+from .measurements import ROI_KINDS, Measurement, MeasurementKind, roi_outline
 
 __all__ = ["PlaneCrossing", "crossing_tolerance", "measurement_crossing", "points_crossing"]
 
@@ -86,8 +86,18 @@ def measurement_crossing(m: Measurement, plane: Plane, *, tolerance: float) -> P
     """:func:`points_crossing` for a measurement.
 
     ROIs are tested with their outline (an ellipse's curve, not its three handles);
-    angles, polylines and profiles as open chains; a point on its own.
+    angles, polylines and profiles as open chains; a point on its own; an implant site
+    as separate segments (point pairs).
     """
+    if m.kind == MeasurementKind.IMPLANT_SITE:
+        pts = m.array
+        parts = [points_crossing(pts[i : i + 2], plane, tolerance=tolerance) for i in range(0, len(pts), 2)]
+        return PlaneCrossing(
+            all(p.in_plane for p in parts),
+            np.vstack([p.uv for p in parts]),
+            np.concatenate([p.near for p in parts]),
+            np.vstack([p.crossings for p in parts]),
+        )
     if m.kind in ROI_KINDS:
         assert m.plane is not None
         outline = m.plane.to_patient(roi_outline(m, n=64))

@@ -101,7 +101,7 @@ class MeasurementSet:
 
     def next_label(self, kind: MeasurementKind | str) -> str:
         """A default label such as ``"Distance 3"`` not used yet."""
-        base = MeasurementKind(kind).value.capitalize()
+        base = MeasurementKind(kind).value.replace("_", " ").capitalize()
         used = {m.label for m in self._items}
         n = 1 + sum(1 for m in self._items if m.kind == kind)
         while f"{base} {n}" in used:

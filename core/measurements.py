@@ -10,7 +10,9 @@ in :mod:`cbctviewer.core.measure_values`.
 Handles per kind: ``distance`` (a, b), ``angle`` (a, vertex, b), ``polyline`` (≥ 2),
 ``point`` (1), ``profile`` (start, end), ``polygon`` (≥ 3, on its plane) and ``ellipse``
 (centre, end of the first semi-axis, a point setting the second semi-axis length; all on
-its plane).
+its plane) and ``implant_site`` (pairs of segment ends: crest → height limit, then the
+ridge width at each depth of :data:`SITE_WIDTH_DEPTHS_MM`, a zero-length pair where no bone
+was found; its limit and warnings are in :attr:`Measurement.note`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from .volume import SeriesIdentity, Volume
 
 __all__ = [
     "ROI_KINDS",
+    "SITE_WIDTH_DEPTHS_MM",
     "Measurement",
     "MeasurementKind",
     "identity_matches",
@@ -56,6 +59,7 @@ class MeasurementKind(StrEnum):
     POLYGON = "polygon"
     POINT = "point"
     PROFILE = "profile"
+    IMPLANT_SITE = "implant_site"
 
 
 ROI_KINDS = frozenset({MeasurementKind.ELLIPSE, MeasurementKind.POLYGON})
@@ -67,7 +71,10 @@ _COUNTS: dict[MeasurementKind, tuple[int, int | None]] = {
     MeasurementKind.POLYGON: (3, None),
     MeasurementKind.POINT: (1, 1),
     MeasurementKind.PROFILE: (2, 2),
+    MeasurementKind.IMPLANT_SITE: (2, None),
 }
+#: Depths below the crest (mm) of an implant site's width pairs, in point order.
+SITE_WIDTH_DEPTHS_MM = (1.0, 3.0, 5.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,12 +90,16 @@ class Measurement:
     id: str = ""
     label: str = ""
     plane: Plane | None = None
+    #: Free text shown with the value (an implant site's limit and warnings).
+    note: str = ""
 
     def __post_init__(self) -> None:
         low, high = _COUNTS[MeasurementKind(self.kind)]
         n = len(self.points)
         if n < low or (high is not None and n > high):
             raise ValueError(f"a {self.kind} needs {low}{'' if high == low else '+'} points, got {n}")
+        if self.kind == MeasurementKind.IMPLANT_SITE and n % 2:
+            raise ValueError(f"an implant site needs pairs of points, got {n}")
         if self.kind in ROI_KINDS and self.plane is None:
             raise ValueError(f"a {self.kind} ROI needs the plane it was drawn on")
 
@@ -101,6 +112,7 @@ class Measurement:
         label: str = "",
         plane: Plane | None = None,
         id: str | None = None,
+        note: str = "",
     ) -> Measurement:
         """A new measurement; ROI handles are projected onto ``plane``."""
         kind = MeasurementKind(kind)
@@ -113,6 +125,7 @@ class Measurement:
             id=id if id else uuid.uuid4().hex[:12],
             label=label,
             plane=plane if kind in ROI_KINDS else None,
+            note=note,
         )
 
     @property
@@ -161,6 +174,18 @@ def roi_outline(m: Measurement, *, n: int = 128) -> np.ndarray:
     return ellipse_outline(centre, axis, semi_b, n=n)
 
 
+def site_values(m: Measurement) -> dict[str, float]:
+    """An implant site's bone height and its widths (``width_1_mm``…; NaN where none)."""
+    pts = m.array
+    height = distance(pts[0], pts[1])
+    out = {"length_mm": height, "height_mm": height}
+    for i, depth in enumerate(SITE_WIDTH_DEPTHS_MM):
+        j = 2 + 2 * i
+        width = distance(pts[j], pts[j + 1]) if j + 1 < len(pts) else 0.0
+        out[f"width_{depth:g}_mm"] = width if width > 0 else float("nan")
+    return out
+
+
 def _cross2(a: np.ndarray, b: np.ndarray) -> float:
     return float(a[0] * b[1] - a[1] * b[0])
 
@@ -181,6 +206,8 @@ def measurement_values(m: Measurement, volume: Volume | None = None) -> dict[str
     if m.kind == MeasurementKind.POINT:
         value = float(sample_nearest(volume, pts)[0]) if volume is not None else nan
         return {"value": value, "x_mm": pts[0, 0], "y_mm": pts[0, 1], "z_mm": pts[0, 2]}
+    if m.kind == MeasurementKind.IMPLANT_SITE:
+        return site_values(m)
     if m.kind == MeasurementKind.PROFILE:
         out = {"length_mm": distance(pts[0], pts[1])}
         if volume is not None:
@@ -225,6 +252,8 @@ def measurement_to_dict(m: Measurement) -> dict[str, Any]:
     }
     if m.plane is not None:
         data["plane"] = _plane_to_dict(m.plane)
+    if m.note:
+        data["note"] = m.note
     return data
 
 
@@ -235,6 +264,9 @@ def measurement_from_dict(data: Mapping[str, Any]) -> Measurement:
         p = data["plane"]
         plane = Plane(vec3(p["origin"]), vec3(p["x_axis"]), vec3(p["y_axis"]))
     label = data.get("label", "")
+    note = data.get("note", "")
+    if not isinstance(note, str):
+        raise TypeError("measurement note must be a string")
     if not isinstance(label, str) or not isinstance(data["id"], str) or not data["id"]:
         raise TypeError("measurement id and label must be strings")
     return Measurement(
@@ -243,6 +275,7 @@ def measurement_from_dict(data: Mapping[str, Any]) -> Measurement:
         id=data["id"],
         label=label,
         plane=plane,
+        note=note,
     )
 
 

@@ -234,7 +234,7 @@ def _is_within(path: Path, folder: Path) -> bool:
 
 CSV_COLUMNS = (
     "id", "label", "kind", "length_mm", "angle_deg", "area_mm2", "value", "mean", "sd",
-    "min", "max", "points_lps_mm",
+    "min", "max", "height_mm", "width_1_mm", "width_3_mm", "width_5_mm", "note", "points_lps_mm",
 )  # fmt: skip
 
 
@@ -248,7 +248,8 @@ def export_csv(
     for m in measurements:
         values: Mapping[str, float] = measurement_values(m, volume)
         row = [m.id, m.label, str(m.kind)]
-        row += [_fmt(values.get(name)) for name in CSV_COLUMNS[3:-1]]
+        row += [_fmt(values.get(name)) for name in CSV_COLUMNS[3:-2]]
+        row.append(m.note)
         row.append(" ".join(f"({p[0]:.3f},{p[1]:.3f},{p[2]:.3f})" for p in m.points))
         writer.writerow(row)
     return write_bytes_atomic(Path(path), buffer.getvalue().encode("utf-8"))

@@ -106,7 +106,11 @@ class MeasureOverlay:
             closed = m.kind in ROI_KINDS
             if m.kind == MeasurementKind.ELLIPSE:
                 chain = _display(geometry, roi_outline(m, n=64))
-            lines.extend(_chain(chain, closed=closed))
+            if m.kind == MeasurementKind.IMPLANT_SITE:  # separate segments, not a chain
+                for i in range(0, len(chain) - 1, 2):
+                    lines.extend(_chain(chain[i : i + 2], closed=False))
+            else:
+                lines.extend(_chain(chain, closed=closed))
         else:
             for x, y in _display(geometry, crossing.crossings):
                 d = HANDLE_PX

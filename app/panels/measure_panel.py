@@ -1,10 +1,12 @@
-"""The measurement list: label, kind and value of each measurement of the open series."""
+"""The measurement list (label, kind, value, notes) and the implant-site tool's settings."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QDoubleSpinBox,
+    QFormLayout,
     QGroupBox,
     QTableWidget,
     QTableWidgetItem,
@@ -16,7 +18,7 @@ from cbctviewer.core.measure_set import MeasurementSet
 from cbctviewer.core.measure_text import value_text
 from cbctviewer.core.volume import Volume
 
-COLUMNS = ("Label", "Kind", "Value")
+COLUMNS = ("Label", "Kind", "Value", "Notes")
 
 
 class MeasurePanel(QGroupBox):
@@ -34,7 +36,29 @@ class MeasurePanel(QGroupBox):
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setMinimumHeight(140)
-        QVBoxLayout(self).addWidget(self.table)
+        # Implant-site tool: safety margin and planned length (0 = none).
+        self.safety_margin = QDoubleSpinBox(self)
+        self.safety_margin.setObjectName("implant_safety_margin")
+        self.safety_margin.setRange(0.0, 10.0)
+        self.safety_margin.setSingleStep(0.5)
+        self.safety_margin.setDecimals(1)
+        self.safety_margin.setSuffix(" mm")
+        self.safety_margin.setValue(2.0)
+        self.safety_margin.setToolTip("Implant site: distance to keep from the canal or the cortex")
+        self.planned_length = QDoubleSpinBox(self)
+        self.planned_length.setObjectName("implant_planned_length")
+        self.planned_length.setRange(0.0, 30.0)
+        self.planned_length.setSingleStep(0.5)
+        self.planned_length.setDecimals(1)
+        self.planned_length.setSuffix(" mm")
+        self.planned_length.setSpecialValueText("none")
+        self.planned_length.setToolTip("Implant site: planned implant length, checked against the bone")
+        form = QFormLayout()
+        form.addRow("Implant safety margin", self.safety_margin)
+        form.addRow("Planned implant length", self.planned_length)
+        column = QVBoxLayout(self)
+        column.addWidget(self.table)
+        column.addLayout(form)
         self.measurements: MeasurementSet | None = None
         self.volume: Volume | None = None
 
@@ -61,21 +85,27 @@ class MeasurePanel(QGroupBox):
         items = list(self.measurements) if self.measurements is not None else []
         self.table.setRowCount(len(items))
         for row, m in enumerate(items):
-            cells = (m.label, m.kind.value, value_text(m, self.volume))
+            cells = (m.label, m.kind.value.replace("_", " "), value_text(m, self.volume), m.note)
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
+                item.setToolTip(text)
                 item.setData(Qt.ItemDataRole.UserRole, m.id)
                 self.table.setItem(row, col, item)
             if m.id == keep:
                 self.table.selectRow(row)
 
     def rows(self) -> list[tuple[str, ...]]:
-        """The table's text, row by row (label, kind, value)."""
+        """The table's text, row by row (label, kind, value, notes)."""
         return [tuple(self._text(r, c) for c in range(len(COLUMNS))) for r in range(self.table.rowCount())]
 
     def _text(self, row: int, col: int) -> str:
         item = self.table.item(row, col)
         return item.text() if item is not None else ""
+
+    def planned_length_mm(self) -> float | None:
+        """The planned implant length, ``None`` when set to "none"."""
+        value = self.planned_length.value()
+        return value if value > 0 else None
 
     def selected_id(self) -> str | None:
         """The id of the selected measurement, if any."""
