@@ -82,7 +82,7 @@ class MeasureOverlay:
                 text, (x, y) = labels[i]
                 actor.SetInput(text)
                 actor.GetTextProperty().SetFontSize(font)
-                actor.SetPosition(x + 2 * HANDLE_PX, y + 2 * HANDLE_PX)
+                actor.SetPosition(*label_position(x, y, text, font, geometry.width, geometry.height))
 
     @staticmethod
     def _draw(
@@ -124,6 +124,25 @@ class MeasureOverlay:
             return None
         top = anchor[int(np.argmax(anchor[:, 1]))]
         return float(top[0]), float(top[1])
+
+
+#: Average glyph width of the overlay font as a fraction of its size (a safe over-estimate).
+_GLYPH_WIDTH = 0.62
+_MARGIN_PX = 4.0
+
+
+def label_position(
+    x: float, y: float, text: str, font: int, width: float, height: float
+) -> tuple[float, float]:
+    """Bottom-left display position of a label next to (x, y), kept inside the view.
+
+    The label goes up-right of its anchor; near the right or top edge it slides left or
+    down so that it stays readable instead of running off the view.
+    """
+    text_w = _GLYPH_WIDTH * font * len(text)
+    left = min(x + 2 * HANDLE_PX, width - text_w - _MARGIN_PX)
+    bottom = min(y + 2 * HANDLE_PX, height - font - _MARGIN_PX)
+    return max(_MARGIN_PX, left), max(_MARGIN_PX, bottom)
 
 
 def _signals(measurements: MeasurementSet) -> tuple[SignalInstance, ...]:
