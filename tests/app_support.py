@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QPoint
@@ -11,6 +13,7 @@ from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication, QWidget
 
 from cbctviewer.app.main_window import MainWindow
+from cbctviewer.core.view_state import ViewerState
 
 # PySide6 6.12.0 on Python 3.11 drops a reference to None per void call (QTest, update()...):
 # guard the whole test session as soon as the GUI tests are collected.
@@ -55,3 +58,28 @@ def patch(image: np.ndarray, row: float, col: float, radius: int = 1) -> float:
     r, c = round(row), round(col)
     grey = image[r - radius : r + radius + 1, c - radius : c + radius + 1].mean(axis=2)
     return float(grey.mean())
+
+
+def open_phantom(win: MainWindow, path: Path) -> None:
+    """Open ``path`` in ``win`` through the real scan/load workers and wait until it is shown."""
+    opened: list[bool] = []
+    win.case_opened.connect(lambda: opened.append(True))
+    win.open_path(path)
+    wait_until(lambda: bool(opened), 60.0, "the phantom to open")
+    win.case_opened.disconnect()
+    settle(win)
+
+
+@contextmanager
+def phantom_window(path: Path) -> Iterator[MainWindow]:
+    """A 1400×900 main window showing ``path``; closed and deleted afterwards."""
+    win = MainWindow(ViewerState(), recent=None)
+    win.resize(1400, 900)
+    win.show()
+    try:
+        open_phantom(win, path)
+        yield win
+    finally:
+        win.close()
+        win.deleteLater()
+        QApplication.processEvents()

@@ -13,13 +13,13 @@ import pytest
 
 pytest.importorskip("PySide6.QtWidgets")
 
-from app_support import grab, settle
+from app_support import grab, phantom_window, settle
 from PySide6.QtWidgets import QApplication, QFileDialog
-from test_app_measure import click, cyan, open_phantom
+from test_app_measure import click, cyan
 
 from cbctviewer.app.main_window import MainWindow
 from cbctviewer.core.measurements import MeasurementKind, measurement_values
-from cbctviewer.core.view_state import ViewerState, ViewKind
+from cbctviewer.core.view_state import ViewKind
 
 pytestmark = pytest.mark.gui
 CORONAL, AXIAL = ViewKind.CORONAL, ViewKind.AXIAL
@@ -33,17 +33,11 @@ def truth(phantom_dir: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def window(qapp: QApplication, phantom_dir: Path) -> Iterator[MainWindow]:
-    win = MainWindow(ViewerState(), recent=None)
-    win.resize(1400, 900)
-    win.show()
-    open_phantom(win, phantom_dir)
-    yield win
-    # Leave the shared case file as it was for the other GUI tests (same phantom series).
-    for m in _site(win):
-        win.measure.remove(m.id)
-    win.close()
-    win.deleteLater()
-    QApplication.processEvents()
+    with phantom_window(phantom_dir) as win:
+        yield win
+        # Leave the shared case file as it was for the other GUI tests (same phantom series).
+        for m in _site(win):
+            win.measure.remove(m.id)
 
 
 def _aim_coronal_across_the_ridge(window: MainWindow, crest: np.ndarray, buccal: np.ndarray) -> None:

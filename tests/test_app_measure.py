@@ -11,26 +11,17 @@ import pytest
 
 pytest.importorskip("PySide6.QtWidgets")
 
-from app_support import grab, settle, wait_until
+from app_support import grab, open_phantom, phantom_window, settle
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from cbctviewer.app.main_window import MainWindow
-from cbctviewer.core.view_state import ViewerState, ViewKind
+from cbctviewer.core.view_state import ViewKind
 from cbctviewer.io.case_file import case_path
 
 pytestmark = pytest.mark.gui
 AXIAL = ViewKind.AXIAL
-
-
-def open_phantom(win: MainWindow, path: Path) -> None:
-    opened: list[bool] = []
-    win.case_opened.connect(lambda: opened.append(True))
-    win.open_path(path)
-    wait_until(lambda: bool(opened), 60.0, "the phantom to open")
-    win.case_opened.disconnect()
-    settle(win)
 
 
 @pytest.fixture(scope="module")
@@ -40,14 +31,8 @@ def truth(phantom_dir: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def window(qapp: QApplication, phantom_dir: Path) -> Iterator[MainWindow]:
-    win = MainWindow(ViewerState(), recent=None)
-    win.resize(1400, 900)
-    win.show()
-    open_phantom(win, phantom_dir)
-    yield win
-    win.close()
-    win.deleteLater()
-    QApplication.processEvents()
+    with phantom_window(phantom_dir) as win:
+        yield win
 
 
 def click(widget, row: float, col: float) -> None:
