@@ -14,7 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget
 
 from cbctviewer.core.view_state import ViewerState, ViewKind
 from cbctviewer.core.volume import Volume
@@ -22,7 +22,7 @@ from cbctviewer.io.report import ScanReport, SeriesCandidate
 from cbctviewer.io.summary import describe_candidate
 from cbctviewer.rendering.volume_render import MapperChoice
 
-from . import integrations
+from . import compare, dental, integrations
 from .actions import Actions
 from .measuring import MeasureController
 from .opening import CaseOpener, Loader, Scanner, choose_series, open_notes
@@ -43,6 +43,8 @@ class MainWindow(QMainWindow):
     case_opened = Signal()
     #: Opening failed or was cancelled (the message shown, "" for a cancel).
     open_failed = Signal(str)
+    #: The central workspace changed (its name: ``"views"``, ``"dental"``, ``"compare"``).
+    workspace_changed = Signal(str)
 
     def __init__(
         self,
@@ -74,7 +76,10 @@ class MainWindow(QMainWindow):
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(self.banner)
-        column.addWidget(self.grid, 1)
+        self.workspaces = QStackedWidget(central)
+        self._workspace_names: list[str] = []
+        column.addWidget(self.workspaces, 1)
+        self.add_workspace("views", self.grid)
         self.setCentralWidget(central)
         self.status = StatusPanel(self.statusBar())
         self.actions_ = Actions(self)
@@ -112,6 +117,8 @@ class MainWindow(QMainWindow):
         self.opener.failed.connect(self._failed)
         self.opener.cancelled.connect(self._cancelled)
         self._busy_changed(False)
+        dental.install(self)
+        compare.install(self)
 
     # -- opening --------------------------------------------------------------------------
     def open_path(self, path: Path | str, *, series: str | None = None) -> None:
@@ -197,6 +204,26 @@ class MainWindow(QMainWindow):
         self.banner.show_notes([])
         self.actions_.set_case_open(False)
         self.setWindowTitle(APP_TITLE)
+
+    # -- workspaces -----------------------------------------------------------------------
+    def add_workspace(self, name: str, widget: QWidget) -> None:
+        """Add a page to the central area (``"views"`` is the four-view grid)."""
+        if name in self._workspace_names:
+            raise ValueError(f"workspace {name!r} exists")
+        self._workspace_names.append(name)
+        self.workspaces.addWidget(widget)
+
+    def show_workspace(self, name: str) -> None:
+        """Show the named workspace page (``"views"``: back to the four views)."""
+        index = self._workspace_names.index(name)
+        if index != self.workspaces.currentIndex():
+            self.workspaces.setCurrentIndex(index)
+            self.workspace_changed.emit(name)
+
+    @property
+    def current_workspace(self) -> str:
+        """The name of the workspace shown."""
+        return self._workspace_names[self.workspaces.currentIndex()]
 
     # -- dialogs --------------------------------------------------------------------------
     def show_problem(self, title: str, message: str) -> None:
