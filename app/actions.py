@@ -122,6 +122,19 @@ class Actions:
             ("navigate", "Navigate", "Left-click moves the crosshair (Esc from a measuring tool)"),
             ("distance", "Distance", "Click two points in a 2D view to measure their distance (mm)"),
             ("angle", "Angle", "Click an arm's end, the vertex and the other arm's end (degrees)"),
+            ("polyline", "Polyline", "Click points along a path; double-click or Enter ends it (length, mm)"),
+            (
+                "polygon",
+                "Polygon ROI",
+                "Click the corners of a region; double-click or Enter closes it (area, grey statistics)",
+            ),
+            (
+                "ellipse",
+                "Ellipse ROI",
+                "Click the centre, the end of one axis, then a point setting the other axis "
+                "(area, grey statistics)",
+            ),
+            ("profile", "Line profile", "Click two points: grey values along the line, plotted in the panel"),
             ("point", "Point", "Click a point to read its grey value"),
             (
                 "implant_site",

@@ -8,7 +8,6 @@ loading run on worker threads (:class:`~.opening.CaseOpener`).
 from __future__ import annotations
 
 import logging
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from .actions import Actions
 from .measuring import MeasureController
 from .opening import CaseOpener, Loader, Scanner, choose_series, open_notes
 from .panels.banner import NoticeBanner
+from .panels.measure_wiring import connect_measuring
 from .panels.side_panel import SidePanel
 from .panels.status import StatusPanel
 from .recent import RecentCases
@@ -98,16 +98,10 @@ class MainWindow(QMainWindow):
         for widget in self.grid.slices.values():
             widget.cursor_info.connect(self.status.show_cursor)
             widget.hint_message.connect(lambda text: self.status.show_message(text, 2500))
-            widget.measure_point.connect(partial(self._measure_click, widget.kind))
-            widget.measure_cancelled.connect(lambda: self.set_measure_tool("navigate"))
         self.measure.message.connect(lambda text: self.status.show_message(text, 5000))
         self.measure.problem.connect(self._measure_problem)
         self.measure.set_changed.connect(self._measurements_changed)
-        panel = self.side.measure
-        panel.safety_margin.valueChanged.connect(lambda v: setattr(self.measure, "safety_margin_mm", v))
-        panel.planned_length.valueChanged.connect(
-            lambda _: setattr(self.measure, "planned_length_mm", panel.planned_length_mm())
-        )
+        connect_measuring(self)
         self.grid.volume.problem.connect(self.status.show_message)
         self.status.progress.cancel_requested.connect(self.opener.cancel)
         self.opener.progress.connect(self.status.progress.set_progress)
@@ -298,7 +292,8 @@ class MainWindow(QMainWindow):
 
     # -- measurements ---------------------------------------------------------------------
     def set_measure_tool(self, name: str) -> None:
-        """``"navigate"`` or a tool (``"distance"``, ``"angle"``, ``"point"``, ``"implant_site"``)."""
+        """``"navigate"`` or a tool (``"distance"``, ``"angle"``, ``"polyline"``, ``"ellipse"``,
+        ``"polygon"``, ``"profile"``, ``"point"``, ``"implant_site"``)."""
         tool = None if name == "navigate" else name
         if tool is not None and self.measure.measurements is None:
             tool = None
@@ -308,7 +303,7 @@ class MainWindow(QMainWindow):
         self.actions_.tools["navigate" if tool is None else name].setChecked(True)
 
     def _measure_click(self, kind: ViewKind, point: object) -> None:
-        self.measure.click(point, self.state.plane(kind))  # type: ignore[arg-type]
+        self.measure.click(point, self.state.plane(kind), view=kind)  # type: ignore[arg-type]
 
     def export_measurements_dialog(self) -> None:
         mset = self.measure.measurements

@@ -1,29 +1,37 @@
 """The measuring tool and the open series' measurements, saved to its case file after each change.
 
 :class:`MeasureController` holds the current tool (``None``: navigate), collects the
-clicked patient points until a measurement is complete, owns the
-:class:`~cbctviewer.core.measure_set.MeasurementSet` of the open series and autosaves it
-with :func:`cbctviewer.io.case_file.save_case` (in the user's data folder, never on the
-scan's media). Problems are reported through :attr:`message`.
+clicked patient points until a measurement is complete (polylines and polygons until
+:meth:`~MeasureController.finish`), the selected measurement and the handle being
+dragged. It owns the :class:`~cbctviewer.core.measure_set.MeasurementSet` of the open
+series and saves it with :func:`cbctviewer.io.case_file.save_case` (in the user's data
+folder, never on the scan's media) after each change, together with the view state and
+the sections other features register (:meth:`~MeasureController.register_section`);
+view changes are saved after a quiet moment (:data:`SAVE_DELAY_MS`). Problems are
+reported through :attr:`~MeasureController.message`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from cbctviewer.core.geometry import Plane
 from cbctviewer.core.implant_record import site_measurement
-from cbctviewer.core.implant_site import measure_site
+from cbctviewer.core.implant_site import Canal, SiteMeasurement, measure_site
 from cbctviewer.core.measure_set import MeasurementSet
-from cbctviewer.core.measurements import Measurement, MeasurementKind
+from cbctviewer.core.measurements import ROI_KINDS, Measurement, MeasurementKind
 from cbctviewer.core.volume import Volume
 from cbctviewer.io.case_file import Case, CaseFileError, load_case, save_case
+
+from .panels.measure_site import site_extras, site_parameters
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +41,31 @@ TOOL_POINTS: dict[MeasurementKind, int] = {
     MeasurementKind.ANGLE: 3,
     MeasurementKind.POINT: 1,
     MeasurementKind.IMPLANT_SITE: 1,
+    MeasurementKind.PROFILE: 2,
+    MeasurementKind.ELLIPSE: 3,
 }
+#: Tools that take clicks until finished (double-click or Enter), and the fewest they need.
+OPEN_ENDED: dict[MeasurementKind, int] = {MeasurementKind.POLYLINE: 2, MeasurementKind.POLYGON: 3}
+_FINISH = "double-click or Enter to finish, Esc to cancel"
 _NEXT_HINT = {
     MeasurementKind.DISTANCE: ("Click the start of the distance", "Click its end"),
     MeasurementKind.ANGLE: ("Click the first arm's end", "Click the vertex", "Click the second arm's end"),
     MeasurementKind.POINT: ("Click a point to read its grey value",),
     MeasurementKind.IMPLANT_SITE: ("Click the alveolar crest (the implant goes down the view)",),
+    MeasurementKind.PROFILE: ("Click the start of the line profile", "Click its end"),
+    MeasurementKind.ELLIPSE: (
+        "Click the centre of the ellipse",
+        "Click the end of its first axis",
+        "Click a point setting its second axis",
+    ),
+    MeasurementKind.POLYLINE: ("Click the first point of the line", f"Click the next point ({_FINISH})"),
+    MeasurementKind.POLYGON: ("Click the first corner of the region", f"Click the next corner ({_FINISH})"),
 }
+#: How long the view state waits for the user to stop moving before it is saved (ms).
+SAVE_DELAY_MS = 2000
+
+SectionDump = Callable[[], "dict[str, Any] | None"]
+SectionRestore = Callable[["dict[str, Any] | None"], None]
 
 
 class MeasureController(QObject):
@@ -53,124 +79,213 @@ class MeasureController(QObject):
     message = Signal(str)
     #: A problem that needs more than a transient hint (e.g. a damaged case file).
     problem = Signal(str)
+    #: The measurement being drawn changed (see :meth:`rubber_band`).
+    pending_changed = Signal()
+    #: The selected measurement's id, or ``None``.
+    selection_changed = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.tool: MeasurementKind | None = None
         self.pending: list[np.ndarray] = []
+        self.hover: np.ndarray | None = None
+        self._pending_plane: Plane | None = None
+        #: The view (any tag the caller passes) the measurement being drawn was started in.
+        self.drawing_view: object = None
         self.measurements: MeasurementSet | None = None
         self.volume: Volume | None = None
         self.source: Path | None = None
         self.case_file: Path | None = None
-        self._view_state: dict[str, object] = {}
+        self.selected_id: str | None = None
+        self._dragging: tuple[str, int] | None = None
+        self._view_state: dict[str, Any] = {}
+        self._view_hooks: tuple[SectionDump, SectionRestore] | None = None
+        self._sections: dict[str, tuple[SectionDump, SectionRestore]] = {}
+        self._save_timer = QTimer(self, singleShot=True, interval=SAVE_DELAY_MS)
+        self._save_timer.timeout.connect(self.save)
         #: Implant-site tool: distance to keep from the limiting structure (mm).
         self.safety_margin_mm = 2.0
         #: Implant-site tool: the planned implant length (mm), ``None`` when not planned.
         self.planned_length_mm: float | None = None
+        #: Implant-site tool: bone threshold (grey value), ``None`` to estimate it per site.
+        self.threshold: float | None = None
+        #: The traced nerve canal nearest a patient point, if any (set by the dental feature).
+        self.canal_provider: Callable[[np.ndarray], Canal | None] | None = None
 
     # -- tool ---------------------------------------------------------------------------
     def set_tool(self, tool: MeasurementKind | str | None) -> None:
         """Choose a tool (``None``: navigate); any half-drawn measurement is dropped."""
         self.tool = MeasurementKind(tool) if tool else None
-        self.pending = []
+        self._clear_pending()
         self.tool_changed.emit(self.tool)
         if self.tool is not None:
             self.message.emit(_NEXT_HINT[self.tool][0])
 
-    def click(self, point: ArrayLike, plane: Plane | None = None) -> Measurement | None:
+    def click(
+        self, point: ArrayLike, plane: Plane | None = None, *, view: object = None
+    ) -> Measurement | None:
         """A click of the current tool at a patient point; returns the measurement once complete.
 
-        ``plane`` is the clicked view's plane (the implant-site tool measures down it).
+        ``plane`` is the clicked view's plane: ROIs lie in the plane of their first click
+        and the implant-site tool measures down it. ``view`` names the clicked view
+        (kept in :attr:`drawing_view` while a measurement is being drawn).
         """
         if self.tool is None or self.measurements is None:
             return None
         if self.tool == MeasurementKind.IMPLANT_SITE:
             return self._implant_site(point, plane)
-        self.pending.append(np.asarray(point, dtype=float).reshape(3))
-        needed = TOOL_POINTS[self.tool]
-        if len(self.pending) < needed:
-            self.message.emit(_NEXT_HINT[self.tool][len(self.pending)])
+        if self.tool in ROI_KINDS and plane is None and self._pending_plane is None:
+            self.message.emit("Draw a region in a 2D view")
             return None
-        points, self.pending = self.pending, []
-        added = self.measurements.add(Measurement.create(self.tool, points))
+        if not self.pending:
+            self._pending_plane, self.drawing_view = plane, view
+        self.pending.append(np.asarray(point, dtype=float).reshape(3))
+        self.hover = None
+        needed = TOOL_POINTS.get(self.tool)
+        if needed is None or len(self.pending) < needed:
+            hints = _NEXT_HINT[self.tool]
+            self.message.emit(hints[min(len(self.pending), len(hints) - 1)])
+            self.pending_changed.emit()
+            return None
+        return self._complete()
+
+    def finish(self) -> Measurement | None:
+        """End a polyline or polygon (double-click, Enter); too few points: keep drawing."""
+        if self.tool not in OPEN_ENDED or not self.pending:
+            return None
+        if len(self.pending) < OPEN_ENDED[self.tool]:
+            self.message.emit(f"A {self.tool.value} needs at least {OPEN_ENDED[self.tool]} points")
+            return None
+        return self._complete()
+
+    def cancel(self) -> bool:
+        """Drop the measurement being drawn; ``False`` when there was none (Esc leaves the tool)."""
+        if not self.pending:
+            return False
+        self._clear_pending()
+        if self.tool is not None:
+            self.message.emit(f"Cancelled. {_NEXT_HINT[self.tool][0]}")
+        return True
+
+    def hover_at(self, point: ArrayLike | None) -> None:
+        """The cursor moved (patient point on the view's plane): stretch the rubber band."""
+        if not self.pending:
+            return
+        self.hover = None if point is None else np.asarray(point, dtype=float).reshape(3)
+        self.pending_changed.emit()
+
+    def rubber_band(self) -> np.ndarray:
+        """The clicks so far and the cursor, ``(n, 3)`` patient mm (empty when not drawing)."""
+        points = [*self.pending, *([self.hover] if self.hover is not None and self.pending else [])]
+        return np.asarray(points, dtype=float).reshape(-1, 3)
+
+    def _complete(self) -> Measurement:
+        assert self.tool is not None and self.measurements is not None
+        points, plane = self.pending, self._pending_plane
+        self._clear_pending()
+        created = Measurement.create(self.tool, points, plane=plane if self.tool in ROI_KINDS else None)
+        added = self.measurements.add(created)
         self.message.emit(f"{added.label} added")
         return added
 
+    def _clear_pending(self) -> None:
+        had = bool(self.pending)
+        self.pending, self.hover, self._pending_plane, self.drawing_view = [], None, None, None
+        if had:
+            self.pending_changed.emit()
+
+    # -- implant site -------------------------------------------------------------------
     def _implant_site(self, point: ArrayLike, plane: Plane | None) -> Measurement | None:
         assert self.measurements is not None
         if plane is None or self.volume is None:
             self.message.emit("Click the crest in a 2D view")
             return None
+        down = -np.asarray(plane.y_axis)  # screen down: into the bone
+        measured = self._measure_site(np.asarray(point, dtype=float), down, np.asarray(plane.x_axis))
+        if measured is None:
+            return None
+        added = self.measurements.add(measured)
+        self.message.emit(f"{added.label}: {added.note}")
+        return added
+
+    def _measure_site(self, crest: np.ndarray, axis: np.ndarray, across: np.ndarray) -> Measurement | None:
+        assert self.volume is not None
+        canal = self.canal_provider(crest) if self.canal_provider is not None else None
         try:
-            result = measure_site(
+            result: SiteMeasurement = measure_site(
                 self.volume,
-                point,
-                -np.asarray(plane.y_axis),  # screen down: into the bone
-                plane.x_axis,  # screen right: across the ridge
-                canal=None,
+                crest,
+                axis,
+                across,
+                canal=canal,
+                threshold=self.threshold,
                 safety_margin_mm=self.safety_margin_mm,
                 planned_length_mm=self.planned_length_mm,
             )
         except ValueError as exc:
             self.message.emit(f"No implant site measured here: {exc}")
             return None
-        added = self.measurements.add(site_measurement(result, planned_length_mm=self.planned_length_mm))
-        self.message.emit(f"{added.label}: {added.note}")
-        return added
+        m = site_measurement(result, planned_length_mm=self.planned_length_mm)
+        return dataclasses.replace(m, note=f"{m.note}; {site_extras(result)}")
 
-    # -- the series' set ----------------------------------------------------------------
-    def open(self, volume: Volume, source: Path | None = None) -> MeasurementSet:
-        """A series opened: load its saved measurements (if any) and start autosaving."""
-        self.close()
-        self.volume, self.source = volume, source
-        identity = volume.metadata.identity
-        saved: Sequence[Measurement] = ()
-        try:
-            case = load_case(identity) if identity.series_instance_uid else None
-        except CaseFileError as exc:
-            log.warning("case file not used: %s", type(exc).__name__)
-            self.problem.emit(str(exc))
-            case = None
-        if case is not None:
-            saved, self._view_state = case.measurements, dict(case.view_state)
-        self.measurements = MeasurementSet(identity, saved)
-        events = self.measurements.events
-        for signal in (events.added, events.removed, events.changed):
-            signal.connect(self._autosave)
-        self.set_changed.emit(self.measurements)
-        return self.measurements
-
-    def close(self) -> None:
-        """The series closed: stop drawing and saving its measurements."""
-        self.pending = []
-        if self.measurements is not None:
-            events = self.measurements.events
-            for signal in (events.added, events.removed, events.changed):
-                signal.disconnect(self._autosave, missing_ok=True)
-            self.measurements = None
-            self.set_changed.emit(None)
-        self.volume = self.source = None
-        self._view_state = {}
-
-    def _autosave(self, *_: object) -> None:
-        self.save()
-
-    def save(self) -> Path | None:
-        """Write the case file now; ``None`` (and a message) when it could not be written."""
+    def remeasure_site(self, measurement_id: str | None) -> Measurement | None:
+        """Measure an implant site again with the current threshold, margin, length and canal."""
         mset = self.measurements
-        if mset is None or not mset.identity.series_instance_uid:
+        if mset is None or self.volume is None or not measurement_id or measurement_id not in mset:
             return None
         try:
-            self.case_file = save_case(
-                Case(mset.identity, list(mset), dict(self._view_state)), source=self.source
-            )
-        except (OSError, ValueError) as exc:
-            text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            self.message.emit(f"The measurements could not be saved: {text}")
+            params = site_parameters(mset.get(measurement_id))
+        except ValueError as exc:
+            self.message.emit(f"This measurement cannot be measured again: {exc}")
             return None
-        return self.case_file
+        measured = self._measure_site(params.crest, params.axis, params.width_direction)
+        if measured is None:
+            return None
+        new = mset.replace(measurement_id, measured)
+        self.message.emit(f"{new.label} measured again: {new.note}")
+        return new
 
-    # -- editing ------------------------------------------------------------------------
+    # -- selecting and editing ------------------------------------------------------------
+    def select(self, measurement_id: str | None) -> None:
+        """Select a measurement (highlighted in the views and the list); ``None``: none."""
+        if measurement_id is not None and (
+            self.measurements is None or measurement_id not in self.measurements
+        ):
+            measurement_id = None
+        if measurement_id != self.selected_id:
+            self.selected_id = measurement_id
+            self.selection_changed.emit(measurement_id)
+
+    def grab(self, measurement_id: str, handle: int) -> None:
+        """The mouse pressed on a handle: select its measurement and start dragging it."""
+        self.select(measurement_id)
+        mset = self.measurements
+        if mset is None or measurement_id not in mset:
+            return
+        if mset.get(measurement_id).kind == MeasurementKind.IMPLANT_SITE:
+            self.message.emit("An implant site is measured again from the panel, not dragged")
+            return
+        self._dragging = (measurement_id, handle)
+
+    def drag(self, measurement_id: str, handle: int, point: ArrayLike) -> None:
+        """Move the grabbed handle to a patient point (the whole drag is one undo step)."""
+        if self._dragging != (measurement_id, handle) or self.measurements is None:
+            return
+        self.measurements.move_handle(measurement_id, handle, point, merge=True)
+
+    def release(self) -> None:
+        """The drag ended."""
+        if self._dragging is not None and self.measurements is not None:
+            self.measurements.end_drag()
+        self._dragging = None
+
+    def relabel(self, measurement_id: str, label: str) -> None:
+        """Rename a measurement (undoable, saved)."""
+        mset = self.measurements
+        text = label.strip()
+        if mset is not None and measurement_id in mset and text:
+            mset.relabel(measurement_id, text)
+
     def undo(self) -> None:
         if self.measurements is not None:
             self.measurements.undo()
@@ -182,3 +297,129 @@ class MeasureController(QObject):
     def remove(self, measurement_id: str | None) -> None:
         if self.measurements is not None and measurement_id and measurement_id in self.measurements:
             self.measurements.remove(measurement_id)
+
+    # -- the series' set ----------------------------------------------------------------
+    def open(self, volume: Volume, source: Path | None = None) -> MeasurementSet:
+        """A series opened: load its saved case (if any), restore what it kept, start saving."""
+        self.close()
+        self.volume, self.source = volume, source
+        identity = volume.metadata.identity
+        saved: Sequence[Measurement] = ()
+        sections: dict[str, Any] = {}
+        try:
+            case = load_case(identity) if identity.series_instance_uid else None
+        except CaseFileError as exc:
+            log.warning("case file not used: %s", type(exc).__name__)
+            self.problem.emit(str(exc))
+            case = None
+        if case is not None:
+            saved, self._view_state = case.measurements, dict(case.view_state)
+            sections = dict(getattr(case, "sections", None) or {})
+        self.measurements = MeasurementSet(identity, saved)
+        events = self.measurements.events
+        for signal in (events.added, events.removed, events.changed):
+            signal.connect(self._autosave)
+        events.removed.connect(self._forget_removed)
+        self.set_changed.emit(self.measurements)
+        if self._view_hooks is not None and self._view_state:
+            self._view_hooks[1](dict(self._view_state))
+        for name, (_, restore) in self._sections.items():
+            self._call_restore(name, restore, sections.get(name))
+        return self.measurements
+
+    def close(self) -> None:
+        """The series closed: save what is pending, stop drawing and saving its measurements."""
+        self.flush()
+        self._clear_pending()
+        self.select(None)
+        self._dragging = None
+        if self.measurements is not None:
+            events = self.measurements.events
+            for signal in (events.added, events.removed, events.changed):
+                signal.disconnect(self._autosave, missing_ok=True)
+            events.removed.disconnect(self._forget_removed, missing_ok=True)
+            self.measurements = None
+            self.set_changed.emit(None)
+        self.volume = self.source = None
+        self._view_state = {}
+
+    def _forget_removed(self, removed: Measurement) -> None:
+        if removed.id == self.selected_id:
+            self.select(None)
+
+    def _autosave(self, *_: object) -> None:
+        self.save()
+
+    # -- what else the case file keeps ------------------------------------------------------
+    def set_view_state_hooks(self, dump: SectionDump, restore: SectionRestore) -> None:
+        """How to read the viewer's state (``None`` when it is not this series') and restore it."""
+        self._view_hooks = (dump, restore)
+
+    def note_view_change(self, *_: object) -> None:
+        """The view changed: remember it now, write it after a quiet moment."""
+        if self._view_hooks is None or self.measurements is None:
+            return
+        state = self._view_hooks[0]()
+        if state is not None:
+            self._view_state = state
+            self.request_save()
+
+    def register_section(self, name: str, dump: SectionDump, restore: SectionRestore) -> None:
+        """Keep another feature's data in the case file under ``sections[name]``.
+
+        ``dump`` is called at each save (``None``: nothing to keep); ``restore`` when a
+        series opens, with what was saved (``None`` when nothing was).
+        """
+        self._sections[name] = (dump, restore)
+
+    def unregister_section(self, name: str) -> None:
+        """Stop keeping a section (what was saved stays in the file until the next save)."""
+        self._sections.pop(name, None)
+
+    def request_save(self) -> None:
+        """Save soon (after :data:`SAVE_DELAY_MS` without another request)."""
+        if self.measurements is not None:
+            self._save_timer.start()
+
+    def flush(self) -> None:
+        """Write a requested save now (before closing)."""
+        if self._save_timer.isActive():
+            self._save_timer.stop()
+            self.save()
+
+    def save(self) -> Path | None:
+        """Write the case file now; ``None`` (and a message) when it could not be written."""
+        self._save_timer.stop()
+        mset = self.measurements
+        if mset is None or not mset.identity.series_instance_uid:
+            return None
+        try:
+            self.case_file = save_case(self._case(mset), source=self.source)
+        except (OSError, ValueError) as exc:
+            text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self.message.emit(f"The measurements could not be saved: {text}")
+            return None
+        return self.case_file
+
+    def _case(self, mset: MeasurementSet) -> Case:
+        sections: dict[str, Any] = {}
+        for name, (dump, _) in self._sections.items():
+            try:
+                data = dump()
+            except Exception:  # one feature's bug must not lose the measurements
+                log.exception("case file section %s not saved", name)
+                continue
+            if data is not None:
+                sections[name] = data
+        # ``Case.sections`` is being added to io.case_file; older versions do without.
+        extra: dict[str, Any] = {}
+        if "sections" in {f.name for f in dataclasses.fields(Case)}:
+            extra["sections"] = sections
+        return Case(mset.identity, list(mset), dict(self._view_state), **extra)
+
+    @staticmethod
+    def _call_restore(name: str, restore: SectionRestore, data: Any) -> None:
+        try:
+            restore(data if isinstance(data, dict) else None)
+        except Exception:  # a damaged section must not stop the series from opening
+            log.exception("case file section %s not restored", name)

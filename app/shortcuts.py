@@ -36,6 +36,8 @@ SHORTCUTS: list[tuple[str, str]] = [
     ("Del", "Delete the selected measurement"),
     ("Ctrl+Z", "Undo the last measurement change"),
     ("Ctrl+Shift+Z", "Redo"),
-    ("Esc", "Cancel loading; leave a measuring tool (back to the crosshair)"),
+    ("Enter", "Finish a polyline or polygon (or double-click its last point)"),
+    ("Left-drag on a measurement's handle", "Select the measurement and move that point"),
+    ("Esc", "Cancel loading; drop the measurement being drawn, else leave the tool (back to the crosshair)"),
     ("F1", "Show these shortcuts"),
 ]

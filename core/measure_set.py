@@ -1,4 +1,4 @@
-"""The measurements of one series: add, remove, move a handle, relabel, with undo/redo.
+"""The measurements of one series: add, remove, replace, move a handle, relabel, with undo/redo.
 
 Every change is a command that replaces one measurement (or none) by another at a given
 position of the list, so undo restores the exact previous values and order. Each change,
@@ -155,6 +155,18 @@ class MeasurementSet:
         i = self._index(measurement_id)
         old = self._items[i]
         new = replace(old, label=str(label))
+        if new != old:
+            self._do(_Command(i, old, new))
+        return new
+
+    def replace(self, measurement_id: str, measurement: Measurement) -> Measurement:
+        """Put ``measurement`` in the place of another (e.g. remeasured); keeps the id and label.
+
+        One undo step; emits ``changed``.
+        """
+        i = self._index(measurement_id)
+        old = self._items[i]
+        new = replace(measurement, id=old.id, label=old.label)
         if new != old:
             self._do(_Command(i, old, new))
         return new

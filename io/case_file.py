@@ -2,10 +2,16 @@
 
 Versioned JSON::
 
-    {"schema": "cbct-viewer/case", "version": 1,
+    {"schema": "cbct-viewer/case", "version": 2,
      "series": {"study_instance_uid": ..., "series_instance_uid": ...,
                 "frame_of_reference_uid": ..., "modality": ...},
-     "measurements": [...], "view_state": {...}}
+     "measurements": [...], "view_state": {...},
+     "sections": {"registration": {...}, "dental": {...}, ...}}
+
+``sections`` (new in version 2) holds one JSON object per feature, keyed by the feature's
+name; this module only checks that it is an object of objects, each feature reads its own
+(e.g. :class:`cbctviewer.core.registration_record.RegistrationRecord`). Version 1 files
+(without sections) still load, with no sections.
 
 One file per series in ``<data dir>/cases/``, named by a hash of StudyInstanceUID and
 SeriesInstanceUID (no patient data in file names), never next to the scan (which may be
@@ -62,7 +68,7 @@ log = logging.getLogger(__name__)
 APP_NAME = "cbct-viewer"
 DATA_DIR_ENV = "CBCT_VIEWER_DATA_DIR"
 CASE_SCHEMA = "cbct-viewer/case"
-CASE_VERSION = 1
+CASE_VERSION = 2
 _IDENTITY_FIELDS = ("study_instance_uid", "series_instance_uid", "frame_of_reference_uid", "modality")
 
 
@@ -89,6 +95,8 @@ class Case:
     identity: SeriesIdentity
     measurements: list[Measurement] = field(default_factory=list)
     view_state: dict[str, Any] = field(default_factory=dict)
+    #: Per-feature JSON-ready objects, keyed by feature name (e.g. "registration", "dental").
+    sections: dict[str, Any] = field(default_factory=dict)
 
 
 def cases_dir(data_dir: Path | str | None = None) -> Path:
@@ -119,7 +127,7 @@ def save_case(case: Case, *, data_dir: Path | str | None = None, source: Path | 
     Parameters
     ----------
     case : Case
-        Identity, measurements and a JSON-ready view-state dict.
+        Identity, measurements, a JSON-ready view-state dict and JSON-ready sections.
     data_dir : path, optional
         Overrides the data folder.
     source : path, optional
@@ -129,7 +137,15 @@ def save_case(case: Case, *, data_dir: Path | str | None = None, source: Path | 
     ------
     OSError
         The file could not be written; the previous version is unchanged.
+    ValueError
+        Saving inside ``source``, or a section that is not an object keyed by a name.
     """
+    sections = _checked_sections(case.sections)
+    for name, value in sections.items():
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"case file section {name!r} holds a value JSON cannot store: {exc}") from exc
     path = case_path(case.identity, data_dir=data_dir)
     if source is not None and _is_within(path, Path(source)):
         raise ValueError("case files are never written to the scan's own media")
@@ -140,6 +156,7 @@ def save_case(case: Case, *, data_dir: Path | str | None = None, source: Path | 
         "series": {name: getattr(case.identity, name) for name in _IDENTITY_FIELDS},
         "measurements": [measurement_to_dict(m) for m in case.measurements],
         "view_state": dict(case.view_state),
+        "sections": sections,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     return write_json_atomic(path, data)
@@ -188,6 +205,7 @@ def load_case(identity: SeriesIdentity, *, data_dir: Path | str | None = None) -
         view_state = data.get("view_state") or {}
         if not isinstance(view_state, dict):
             raise TypeError("view_state must be an object")
+        sections = _checked_sections(data.get("sections", {}))
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise _damaged(path, exc) from exc
     if not identity_matches(stored, identity):
@@ -195,7 +213,19 @@ def load_case(identity: SeriesIdentity, *, data_dir: Path | str | None = None) -
             "The case file found for this series belongs to another series or frame of "
             "reference; it was not used (and left unchanged)."
         )
-    return Case(identity=stored, measurements=measurements, view_state=view_state)
+    return Case(identity=stored, measurements=measurements, view_state=view_state, sections=sections)
+
+
+def _checked_sections(sections: Any) -> dict[str, Any]:
+    """``sections`` as a new dict after checking it is an object of objects keyed by names."""
+    if not isinstance(sections, dict):
+        raise TypeError("sections must be an object")
+    for name, value in sections.items():
+        if not isinstance(name, str) or not name:
+            raise ValueError("a case file section needs a name")
+        if not isinstance(value, dict):
+            raise ValueError(f"case file section {name!r} must be an object")
+    return dict(sections)
 
 
 def _damaged(path: Path, exc: BaseException) -> DamagedCaseFile:

@@ -14,9 +14,11 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from cbctviewer.core.geometry import Plane
+from cbctviewer.core.geometry import Plane, rotation_about
 from cbctviewer.core.measure_set import MeasurementSet
 from cbctviewer.core.measurements import Measurement
+from cbctviewer.core.registration_record import SECTION_NAME, RegistrationRecord
+from cbctviewer.core.registration_transform import RigidTransform
 from cbctviewer.core.volume import SeriesIdentity, Volume
 from cbctviewer.io import case_file
 from cbctviewer.io.case_file import (
@@ -56,7 +58,29 @@ def sample_case() -> Case:
     s.add(Measurement.create("point", [(1, 1, 1)]))
     s.add(Measurement.create("polyline", [(0, 0, 0), (1, 0, 0), (1, 1, 0)]))
     view = {"crosshair": [1.0, 2.0, 3.0], "axes": np.eye(3).tolist(), "window": [400.0, 2000.0]}
-    return Case(IDENTITY, list(s), view)
+    return Case(IDENTITY, list(s), view, sections=sample_sections())
+
+
+FOLLOWUP = SeriesIdentity(
+    series_instance_uid="1.2.826.0.1.3680043.8.498.12",
+    study_instance_uid="1.2.826.0.1.3680043.8.498.11",
+    frame_of_reference_uid="1.2.826.0.1.3680043.8.498.13",
+    modality="CT",
+)
+
+
+def sample_sections() -> dict:
+    transform = RigidTransform.from_rotation_translation(rotation_about((0.3, -0.2, 0.9), 6.5), (3, -4, 2.5))
+    record = RegistrationRecord(
+        FOLLOWUP,
+        transform,
+        method="landmarks+automatic",
+        metric=-1.3904,
+        landmark_residual_mm=0.12,
+        baseline_landmarks=((0.0, 0.0, 0.0), (10.0, 0.0, 0.0), (0.0, 10.0, 1.0)),
+        followup_landmarks=((1.0, 0.5, 0.0), (11.0, 0.2, 0.0), (0.5, 10.5, 1.0)),
+    )
+    return {SECTION_NAME: record.to_dict(), "dental": {"arch": [[0.0, 1.0, 2.0]], "note": "ß"}}
 
 
 def test_location_is_a_hash_in_the_data_dir(data_dir: Path, tmp_path: Path):
@@ -75,14 +99,82 @@ def test_round_trip_is_exact(data_dir: Path):
     assert load_case(IDENTITY) is None
     path = save_case(case)
     data = json.loads(path.read_text(encoding="utf-8"))
-    assert (data["schema"], data["version"]) == ("cbct-viewer/case", 1)
+    assert (data["schema"], data["version"]) == ("cbct-viewer/case", case_file.CASE_VERSION)
+    assert case_file.CASE_VERSION == 2
     assert data["series"]["frame_of_reference_uid"] == IDENTITY.frame_of_reference_uid
     loaded = load_case(IDENTITY)
     assert loaded is not None
     assert loaded.identity == IDENTITY
     assert loaded.measurements == case.measurements
     assert loaded.view_state == case.view_state
+    assert loaded.sections == case.sections
+    record = RegistrationRecord.from_dict(loaded.sections[SECTION_NAME])
+    original = RegistrationRecord.from_dict(case.sections[SECTION_NAME])
+    assert record.followup == FOLLOWUP
+    assert np.array_equal(record.transform.matrix, original.transform.matrix)
+    assert (record.metric, record.landmark_residual_mm) == (-1.3904, 0.12)
+    assert record.baseline_landmarks == original.baseline_landmarks
     assert not [p for p in path.parent.iterdir() if p != path]  # no temporary leftovers
+
+
+def test_version_1_file_without_sections_still_loads():
+    case = sample_case()
+    path = save_case(case)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["version"] = 1
+    del data["sections"]
+    path.write_text(json.dumps(data), encoding="utf-8")
+    loaded = load_case(IDENTITY)
+    assert loaded is not None
+    assert loaded.sections == {}
+    assert loaded.measurements == case.measurements
+
+
+def test_sections_that_json_cannot_hold_are_refused_before_writing():
+    path = save_case(sample_case())
+    before = path.read_bytes()
+    for bad in ({"registration": {"metric": float("nan")}}, {"x": {"v": object()}}, {"x": [1, 2]}):
+        with pytest.raises(ValueError):
+            save_case(Case(IDENTITY, [], {}, sections=bad))
+    assert path.read_bytes() == before
+
+
+def test_damaged_section_sets_the_file_aside():
+    path = case_path(IDENTITY)
+    for damage in ([1, 2], {"registration": [1]}, {"registration": "x"}):
+        save_case(sample_case())
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data["sections"] = damage
+        content = json.dumps(data).encode()
+        path.write_bytes(content)
+        with pytest.raises(DamagedCaseFile) as info:
+            load_case(IDENTITY)
+        assert info.value.moved_to is not None and info.value.moved_to.read_bytes() == content
+        assert load_case(IDENTITY) is None
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {
+            "transform": {
+                "kind": "rigid-baseline-to-followup",
+                "matrix": [[2, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]],
+            }
+        },
+        {"transform": {"kind": "rigid-baseline-to-followup", "matrix": [[1, 0, 0]]}},
+        {"transform": None},
+        {"followup": None},
+        {"metric": "good"},
+        {"landmarks": {"baseline": [[0, 0]], "followup": [[0, 0]]}},
+        {"landmarks": {"baseline": [[0, 0, 0]], "followup": []}},
+        {"method": "magic"},
+    ],
+)
+def test_damaged_registration_record_is_refused_in_plain_words(damage: dict):
+    data = {**sample_sections()[SECTION_NAME], **damage}
+    with pytest.raises(ValueError):
+        RegistrationRecord.from_dict(data)
 
 
 def test_never_written_inside_the_source(tmp_path: Path):

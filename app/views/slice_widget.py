@@ -5,8 +5,10 @@ crosshair line, Ctrl+left-drag or the rotate mode turn the planes (oblique MPR);
 right-drag sets window/level; middle-drag pans; the wheel scrolls slices and Ctrl+wheel
 zooms about the cursor; PageUp/PageDown and Up/Down scroll (Shift: 10 at a time);
 double-click maximises; with a measuring tool on (:attr:`SliceViewWidget.measure_mode`)
-left clicks place measurement handles and Esc leaves the tool
-(see :data:`cbctviewer.app.shortcuts.SHORTCUTS`).
+left clicks place measurement handles, double-click or Enter finishes a polyline or polygon
+and Esc cancels it or leaves the tool. In either mode a left press on a drawn measurement
+handle (within :data:`GRAB_RADIUS_PX`) selects it and dragging moves the handle in the
+view's plane (see :data:`cbctviewer.app.shortcuts.SHORTCUTS`).
 Everything goes through :class:`~cbctviewer.core.view_state.ViewerState`; the rendering
 adapter (:class:`~cbctviewer.rendering.slice_view.SliceView`) follows the model and this
 widget paints its off-screen frames.
@@ -14,6 +16,7 @@ widget paints its off-screen frames.
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QEvent, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QCursor, QKeyEvent, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QWidget
@@ -35,6 +38,9 @@ FAST_SCROLL = 10
 WHEEL_SETTLE_MS = 250
 _SCROLL_KEYS = {Qt.Key.Key_PageUp: -1, Qt.Key.Key_Up: -1, Qt.Key.Key_PageDown: 1, Qt.Key.Key_Down: 1}
 ROTATE_HINT = "Drag to turn the planes (oblique slices); O straightens them again"
+#: How close (screen pixels) a press must be to a measurement handle to grab it.
+GRAB_RADIUS_PX = 6.0
+_FINISH_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
 
 
 class SliceViewWidget(FrameWidget):
@@ -46,8 +52,18 @@ class SliceViewWidget(FrameWidget):
     hint_message = Signal(str)
     #: With :attr:`measure_mode` on: a left click at this patient point (on the view's plane).
     measure_point = Signal(object)
-    #: Esc pressed with :attr:`measure_mode` on (leave the tool).
+    #: Esc pressed with :attr:`measure_mode` on (cancel the drawing, or leave the tool).
     measure_cancelled = Signal()
+    #: With :attr:`measure_mode` on: the cursor's patient point on the view's plane.
+    measure_hover = Signal(object)
+    #: Double-click or Enter with :attr:`measure_mode` on (finish a polyline or polygon).
+    measure_finished = Signal()
+    #: A press on a measurement handle: ``(measurement id, handle index)``.
+    handle_grabbed = Signal(str, int)
+    #: The grabbed handle dragged to a patient point: ``(measurement id, handle index, point)``.
+    handle_dragged = Signal(str, int, object)
+    #: The grabbed handle was let go.
+    handle_released = Signal()
 
     def __init__(self, state: ViewerState, view: SliceView, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -57,6 +73,9 @@ class SliceViewWidget(FrameWidget):
         self.rotate_mode = False
         #: A measuring tool is active: left clicks place handles instead of moving the crosshair.
         self.measure_mode = False
+        #: Presses on measurement handles grab them (off while a measurement is being drawn).
+        self.grab_handles = True
+        self._grab: tuple[str, int, np.ndarray, np.ndarray] | None = None
         self.setObjectName(f"view_{self.kind.value}")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)
@@ -128,6 +147,9 @@ class SliceViewWidget(FrameWidget):
         x, y = self._pixel(event.position())
         self._press = self._last = event.position()
         button, modifiers = event.button(), event.modifiers()
+        if button == Qt.MouseButton.LeftButton and self._grab_handle(x, y):
+            event.accept()
+            return
         if button == Qt.MouseButton.LeftButton and self.measure_mode:
             point = self.state.slice_geometry(self.kind).pixel_to_patient((y, x))
             self.measure_point.emit(point)
@@ -156,7 +178,9 @@ class SliceViewWidget(FrameWidget):
         if self._drag is None:
             self._hover(x, y)
             return
-        if self._drag == "crosshair":
+        if self._drag == "handle":
+            self._drag_handle(x, y)
+        elif self._drag == "crosshair":
             width, height = self.state.views[self.kind].viewport
             self.state.set_crosshair_at(
                 self.kind, row=min(max(y, 0.0), height - 1.0), col=min(max(x, 0.0), width - 1.0)
@@ -181,14 +205,53 @@ class SliceViewWidget(FrameWidget):
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         if self._drag is not None:
+            if self._drag == "handle":
+                self._grab = None
+                self.handle_released.emit()
             self._drag = None
             self._end_interaction()
         event.accept()
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
-        if event.button() == Qt.MouseButton.LeftButton and not self.measure_mode:
+        # Qt sends press, release, double-click, release: the press already placed the point.
+        if event.button() == Qt.MouseButton.LeftButton and self.measure_mode:
+            self.measure_finished.emit()
+        elif event.button() == Qt.MouseButton.LeftButton and self._drag is None:
             self.maximise_toggled.emit()
         event.accept()
+
+    # -- measurement handles ----------------------------------------------------------------
+    def _handle_under(self, x: float, y: float) -> tuple[str, int] | None:
+        """The measurement handle drawn within :data:`GRAB_RADIUS_PX` of device pixel (x, y)."""
+        if not self.grab_handles:
+            return None
+        overlay = self.view.measures
+        height = self.state.views[self.kind].viewport[1]
+        ratio = self.devicePixelRatioF()
+        # Display coordinates: y up, pixel centres at +0.5 (as the overlay draws them).
+        hit = overlay.handle_at(x + 0.5, height - y - 0.5, radius=GRAB_RADIUS_PX * ratio)
+        return None if hit is None else (hit.measurement_id, hit.index)
+
+    def _grab_handle(self, x: float, y: float) -> bool:
+        found = self._handle_under(x, y)
+        mset = self.view.measures.measurements
+        if found is None or mset is None or found[0] not in mset:
+            return False
+        measurement_id, index = found
+        start = np.asarray(mset.get(measurement_id).points[index], dtype=float)
+        pressed = self.state.slice_geometry(self.kind).pixel_to_patient((y, x))
+        self._grab = (measurement_id, index, start, np.asarray(pressed, dtype=float))
+        self._drag = "handle"
+        self.handle_grabbed.emit(measurement_id, index)
+        return True
+
+    def _drag_handle(self, x: float, y: float) -> None:
+        if self._grab is None:
+            return
+        measurement_id, index, start, pressed = self._grab
+        now = np.asarray(self.state.slice_geometry(self.kind).pixel_to_patient((y, x)), dtype=float)
+        # Move by the in-plane mouse motion: the handle keeps its depth within a slab.
+        self.handle_dragged.emit(measurement_id, index, start + (now - pressed))
 
     def leaveEvent(self, event: object) -> None:  # noqa: N802
         self.cursor_info.emit("")
@@ -197,10 +260,18 @@ class SliceViewWidget(FrameWidget):
     def _hover(self, x: float, y: float) -> None:
         if self.state.volume is None:
             return
-        handle = self.rotate_mode or on_rotate_handle(self.state, self.kind, x, y)
-        self.setCursor(QCursor(Qt.CursorShape.OpenHandCursor if handle else Qt.CursorShape.CrossCursor))
-        if handle:
-            self.hint_message.emit(ROTATE_HINT)
+        if self._handle_under(x, y) is not None:
+            self.setCursor(QCursor(Qt.CursorShape.SizeAllCursor))
+        else:
+            handle = not self.measure_mode and (
+                self.rotate_mode or on_rotate_handle(self.state, self.kind, x, y)
+            )
+            shape = Qt.CursorShape.OpenHandCursor if handle else Qt.CursorShape.CrossCursor
+            self.setCursor(QCursor(shape))
+            if handle:
+                self.hint_message.emit(ROTATE_HINT)
+        if self.measure_mode:
+            self.measure_hover.emit(self.state.slice_geometry(self.kind).pixel_to_patient((y, x)))
         self.cursor_info.emit(cursor_readout(self.state, self.kind, y, x))
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
@@ -243,6 +314,10 @@ class SliceViewWidget(FrameWidget):
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         if event.key() == Qt.Key.Key_Escape and self.measure_mode:
             self.measure_cancelled.emit()
+            event.accept()
+            return
+        if event.key() in _FINISH_KEYS and self.measure_mode:
+            self.measure_finished.emit()
             event.accept()
             return
         step = _SCROLL_KEYS.get(Qt.Key(event.key()))
