@@ -170,15 +170,34 @@ def canal_along_axis(
     return float(t[i]), float(gap[i])
 
 
+def outer_edge(t: FloatArray, v: FloatArray, threshold: float, *, refine: bool = True) -> tuple[float, bool]:
+    """Where the bone ends along a ray: the last fall below ``threshold``, refined to half height.
+
+    The estimated threshold lies between trabecular and cortical bone, but the outer
+    surface of the cortex is where the grey value is half-way between the cortex and the
+    soft tissue outside it (lower): with ``refine`` the edge moves to that local level, which
+    removes a bias of about a quarter voxel per edge.
+    """
+    edge, closed = last_exit(t, v, threshold)
+    if not (refine and closed):
+        return edge, closed
+    inside = v[(t >= edge - 1.5) & (t <= edge)]
+    outside = v[(t >= edge + 0.5) & (t <= edge + 1.5)]
+    if not (inside.size and outside.size):
+        return edge, closed
+    level = 0.5 * (float(inside.max()) + float(np.median(outside)))
+    return last_exit(t, v, level) if level < threshold else (edge, closed)
+
+
 def _width(
-    volume: Volume, centre: FloatArray, direction: FloatArray, threshold: float
+    volume: Volume, centre: FloatArray, direction: FloatArray, threshold: float, *, refine: bool
 ) -> tuple[float, FloatArray, FloatArray] | None:
     ends = []
     for sign in (1.0, -1.0):
         t, v = sample_ray(volume, centre, sign * direction, length_mm=MAX_HALF_WIDTH_MM, step_mm=STEP_MM)
         if v.size < 2 or not np.any(v >= threshold):
             return None
-        reach, _ = last_exit(t, v, threshold)
+        reach, _ = outer_edge(t, v, threshold, refine=refine)
         ends.append(centre + sign * reach * direction)
     return float(np.linalg.norm(ends[0] - ends[1])), ends[0], ends[1]
 
@@ -214,7 +233,9 @@ def measure_site(
         to the canal (with a warning giving the clearance). If the axis leaves the bone
         earlier, the cortex limit wins.
     threshold
-        Grey value separating bone from soft tissue; estimated when ``None``.
+        Grey value separating bone from soft tissue. When ``None`` it is estimated and each
+        outer bone edge is refined to the local half level (:func:`outer_edge`); a given
+        threshold is used as it is.
     safety_margin_mm
         Distance to keep from the canal.
     planned_length_mm
@@ -255,7 +276,7 @@ def measure_site(
     else:
         thr = float(threshold)
     try:
-        cortex, closed = last_exit(depths, values, thr)
+        cortex, closed = outer_edge(depths, values, thr, refine=estimated)
     except ValueError:
         raise ValueError(f"no bone (grey value >= {thr:.0f}) along the axis below the crest") from None
     if not closed:
@@ -289,7 +310,7 @@ def measure_site(
         segments.append(Segment("planned", vec3(c), vec3(c + planned_length_mm * ax)))
     widths: dict[float, float] = {}
     for h in width_depths_mm:
-        found = _width(volume, c + h * ax, wd, thr)
+        found = _width(volume, c + h * ax, wd, thr, refine=estimated)
         if found is None:
             widths[float(h)] = float("nan")
             warnings.append(f"no bone on the axis {h:g} mm below the crest")
