@@ -20,11 +20,13 @@ from vtkmodules.vtkCommonDataModel import vtkImageData
 from vtkmodules.vtkFiltersSources import vtkPlaneSource
 from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper, vtkRenderer, vtkRenderWindow, vtkTexture
 
+from cbctviewer.core.dental_state import DentalState
 from cbctviewer.core.geometry import SliceGeometry
 from cbctviewer.core.measure_crossing import crossing_tolerance
 from cbctviewer.core.measure_set import MeasurementSet
 from cbctviewer.core.view_state import ViewerState, ViewKind
 
+from .dental_overlay import DentalOverlay
 from .grey import GreyMapper
 from .measure_overlay import MeasureOverlay
 from .offscreen import grab_rgb, new_render_window
@@ -97,6 +99,7 @@ class SliceView:
         self.renderer.GetActiveCamera().ParallelProjectionOn()
         self.overlays = SliceOverlays(self.renderer, self.kind)
         self.measures = MeasureOverlay(self.renderer, self._on_change)
+        self.dental = DentalOverlay(self.renderer, self._on_change)
         width, height = state.views[self.kind].viewport
         self.render_window = render_window or new_render_window(width, height, offscreen=offscreen)
         self.render_window.AddRenderer(self.renderer)
@@ -112,6 +115,10 @@ class SliceView:
     def set_measurements(self, measurements: MeasurementSet | None) -> None:
         """Draw (and follow) these measurements; ``None`` draws none."""
         self.measures.bind(measurements)
+
+    def set_dental(self, state: DentalState | None) -> None:
+        """Draw (and follow) the canals and implants of this dental state; ``None``: none."""
+        self.dental.bind(state)
 
     def set_source(self, source: VolumeImage | None) -> None:
         """Share an already wrapped volume (e.g. one per scene instead of one per view)."""
@@ -133,6 +140,7 @@ class SliceView:
         self.state.events.all.disconnect(self._on_change)
         self.state.views[self.kind].events.all.disconnect(self._on_change)
         self.measures.bind(None)
+        self.dental.bind(None)
         self.render_window.Finalize()
 
     # -- pipeline ---------------------------------------------------------------------
@@ -151,6 +159,7 @@ class SliceView:
         if volume is None:
             self.overlays.update(state, geometry, slab=self.resampler.slab, visible=False)
             self.measures.update(geometry, tolerance=0.0, volume=None, visible=False)
+            self.dental.update(geometry, tolerance=0.0, visible=False)
             return
         if self._source is None or self._source.volume is not volume:
             self._source = VolumeImage.from_volume(volume)
@@ -179,6 +188,7 @@ class SliceView:
         self.overlays.update(state, geometry, slab=self.resampler.slab, visible=self._show_overlays)
         tolerance = crossing_tolerance(slab_mm=view.slab_thickness, slice_step_mm=step)
         self.measures.update(geometry, tolerance=tolerance, volume=volume)
+        self.dental.update(geometry, tolerance=tolerance)
 
     def _place_image(self, geometry: SliceGeometry) -> None:
         """Lay the texture on a quad and set a parallel camera: one sample = one screen pixel.

@@ -34,6 +34,7 @@ from cbctviewer.core.geometry import vec3
 from cbctviewer.core.view_state import Camera, ViewerState
 
 from .capabilities import gl_info
+from .dental_3d import SceneObject, SceneObjectActors
 from .offscreen import grab_rgb, new_render_window
 from .reduced import DEFAULT_MAX_VOXELS, reduced_image
 from .volume_presets import PRESETS
@@ -86,6 +87,8 @@ class VolumeView:
         self.renderer = vtkRenderer()
         self.renderer.SetBackground(0.0, 0.0, 0.0)
         self.renderer.AddViewProp(self.volume)
+        #: Canal tubes and implant cylinders (plain snapshots, see :meth:`set_scene_objects`).
+        self.scene_objects = SceneObjectActors(self.renderer)
         self.render_window = render_window or new_render_window(
             *state.volume_render.viewport, offscreen=offscreen
         )
@@ -106,6 +109,14 @@ class VolumeView:
         if source is not self._source:
             self._source = source
             self._release_rendered()
+        self._on_change()
+
+    def set_scene_objects(self, objects: tuple[SceneObject, ...]) -> None:
+        """Draw these objects (immutable snapshots, e.g. ``dental_scene_objects(state)``).
+
+        Call it on the thread that renders: the actors change right away.
+        """
+        self.scene_objects.set(tuple(objects))
         self._on_change()
 
     def _release_rendered(self) -> None:

@@ -20,6 +20,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from cbctviewer.core.view_state import Camera, ViewerState
+from cbctviewer.rendering.dental_3d import SceneObject
 from cbctviewer.rendering.volume_render import MapperChoice, VolumeView
 from cbctviewer.rendering.vtk_image import VolumeImage
 
@@ -46,6 +47,7 @@ class VolumeRenderThread(QObject):
         self._requested = False
         self._stopping = False
         self._pending_source: object = _UNSET
+        self._pending_objects: tuple[SceneObject, ...] | None = None
         self._busy = False
         self._source: VolumeImage | None = None
         self.mapper_name = ""
@@ -65,6 +67,13 @@ class VolumeRenderThread(QObject):
         """
         with self._wake:
             self._pending_source = source
+            self._requested = True
+            self._wake.notify()
+
+    def set_scene_objects(self, objects: tuple[SceneObject, ...]) -> None:
+        """Show these canal/implant snapshots in 3D; applied on the thread before the next frame."""
+        with self._wake:
+            self._pending_objects = tuple(objects)
             self._requested = True
             self._wake.notify()
 
@@ -96,20 +105,21 @@ class VolumeRenderThread(QObject):
         finally:
             view.close()
 
-    def _next(self) -> tuple[bool, object]:
+    def _next(self) -> tuple[bool, object, tuple[SceneObject, ...] | None]:
         with self._wake:
             while not (self._requested or self._stopping):
                 self._wake.wait()
             if self._stopping:
-                return False, _UNSET
+                return False, _UNSET, None
             self._requested = False
             self._busy = True
             source, self._pending_source = self._pending_source, _UNSET
-            return True, source
+            objects, self._pending_objects = self._pending_objects, None
+            return True, source, objects
 
     def _loop(self, view: VolumeView) -> None:
         while True:
-            go, source = self._next()
+            go, source, objects = self._next()
             if not go:
                 return
             frame: object = _SKIPPED
@@ -118,6 +128,8 @@ class VolumeRenderThread(QObject):
                 if source is not _UNSET:
                     self._source = source  # type: ignore[assignment]
                     view.set_source(self._source)
+                if objects is not None:
+                    view.set_scene_objects(objects)
                 if self.state.volume is not None and (
                     self._source is None or self._source.volume is not self.state.volume
                 ):
