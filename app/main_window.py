@@ -45,6 +45,11 @@ class MainWindow(QMainWindow):
     open_failed = Signal(str)
     #: The central workspace changed (its name: ``"views"``, ``"dental"``, ``"compare"``).
     workspace_changed = Signal(str)
+    # Set by the features' ``install`` functions (app/dental, app/compare).
+    dental: Any
+    compare: Any
+    compare_workspace: Any
+    compare_actions: Any
 
     def __init__(
         self,

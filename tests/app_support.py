@@ -63,10 +63,14 @@ def patch(image: np.ndarray, row: float, col: float, radius: int = 1) -> float:
 def open_phantom(win: MainWindow, path: Path) -> None:
     """Open ``path`` in ``win`` through the real scan/load workers and wait until it is shown."""
     opened: list[bool] = []
-    win.case_opened.connect(lambda: opened.append(True))
+
+    def mark() -> None:
+        opened.append(True)
+
+    win.case_opened.connect(mark)
     win.open_path(path)
     wait_until(lambda: bool(opened), 60.0, "the phantom to open")
-    win.case_opened.disconnect()
+    win.case_opened.disconnect(mark)  # only ours: installed features keep their slots
     settle(win)
 
 
