@@ -101,6 +101,7 @@ class MeasureController(QObject):
         self._view_state: dict[str, Any] = {}
         self._view_hooks: tuple[SectionDump, SectionRestore] | None = None
         self._sections: dict[str, tuple[SectionDump, SectionRestore]] = {}
+        self._loaded_sections: dict[str, Any] = {}
         self._save_timer = QTimer(self, singleShot=True, interval=SAVE_DELAY_MS)
         self._save_timer.timeout.connect(self.save)
         #: Implant-site tool: distance to keep from the limiting structure (mm).
@@ -314,7 +315,8 @@ class MeasureController(QObject):
             case = None
         if case is not None:
             saved, self._view_state = case.measurements, dict(case.view_state)
-            sections = dict(getattr(case, "sections", None) or {})
+            sections = dict(case.sections)
+        self._loaded_sections = sections
         self.measurements = MeasurementSet(identity, saved)
         events = self.measurements.events
         for signal in (events.added, events.removed, events.changed):
@@ -342,6 +344,7 @@ class MeasureController(QObject):
             self.set_changed.emit(None)
         self.volume = self.source = None
         self._view_state = {}
+        self._loaded_sections = {}
 
     def _forget_removed(self, removed: Measurement) -> None:
         if removed.id == self.selected_id:
@@ -402,20 +405,19 @@ class MeasureController(QObject):
         return self.case_file
 
     def _case(self, mset: MeasurementSet) -> Case:
-        sections: dict[str, Any] = {}
+        # Sections of features not installed in this run are kept as they were loaded.
+        sections: dict[str, Any] = dict(self._loaded_sections)
         for name, (dump, _) in self._sections.items():
             try:
                 data = dump()
             except Exception:  # one feature's bug must not lose the measurements
                 log.exception("case file section %s not saved", name)
                 continue
-            if data is not None:
+            if data is None:
+                sections.pop(name, None)
+            else:
                 sections[name] = data
-        # ``Case.sections`` is being added to io.case_file; older versions do without.
-        extra: dict[str, Any] = {}
-        if "sections" in {f.name for f in dataclasses.fields(Case)}:
-            extra["sections"] = sections
-        return Case(mset.identity, list(mset), dict(self._view_state), **extra)
+        return Case(mset.identity, list(mset), dict(self._view_state), sections=sections)
 
     @staticmethod
     def _call_restore(name: str, restore: SectionRestore, data: Any) -> None:
