@@ -22,6 +22,8 @@ def main() -> int:
         ["bench_load.py", *(["--quick", "--runs", "1"] if args.quick else [])],
         ["bench_rendering.py", *(["--size", "256", "256", "100", "--frames", "10"] if args.quick else [])],
         ["bench_app.py", *(["--runs", "1"] if args.quick else [])],
+        ["bench_registration.py", *(["--voxel", "0.5", "--runs", "1"] if args.quick else [])],
+        ["bench_dental.py", *(["--size", "256", "256", "200", "--repeats", "2"] if args.quick else [])],
     ]
     failed = 0
     for script, *extra in runs:
