@@ -56,3 +56,12 @@ def _private_user_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
         os.environ.pop("CBCT_VIEWER_DATA_DIR", None)
     else:
         os.environ["CBCT_VIEWER_DATA_DIR"] = previous
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _module_user_data(_private_user_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Each test module starts without the case files other modules saved for the phantom."""
+    path = tmp_path_factory.mktemp("module-user-data")
+    os.environ["CBCT_VIEWER_DATA_DIR"] = str(path)
+    yield path
+    os.environ["CBCT_VIEWER_DATA_DIR"] = str(_private_user_data)
