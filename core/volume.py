@@ -59,14 +59,22 @@ class Volume:
 
     image: sitk.Image
     metadata: VolumeMetadata = field(default_factory=VolumeMetadata)
+    _array: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Taken once, now: SimpleITK copies the buffer when a view is asked for while a
+        # filter elsewhere (e.g. the 3D view's shrink on another thread) holds the image,
+        # and VTK, which shows the old buffer, would then read freed memory.
+        self._array = _view(self.image, writable=False)
 
     @property
     def array(self) -> np.ndarray:
         """Read-only numpy view (z, y, x) of the voxel buffer, no copy.
 
-        The view keeps the image alive, so ``load(...).array`` is safe on its own.
+        The view keeps the image alive, so ``load(...).array`` is safe on its own. It is
+        the same view on every call (taken when the volume was made).
         """
-        return _view(self.image, writable=False)
+        return self._array
 
     @property
     def size(self) -> tuple[int, int, int]:
