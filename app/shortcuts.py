@@ -39,5 +39,9 @@ SHORTCUTS: list[tuple[str, str]] = [
     ("Enter", "Finish a polyline or polygon (or double-click its last point)"),
     ("Left-drag on a measurement's handle", "Select the measurement and move that point"),
     ("Esc", "Cancel loading; drop the measurement being drawn, else leave the tool (back to the crosshair)"),
+    ("Ctrl+Shift+D", "Dental workspace: arch, panoramic, cross-sections (again: back to the four views)"),
+    ("Ctrl+Alt+Z", "Undo the last dental edit (arch, canal, implant)"),
+    ("Ctrl+Alt+Y", "Redo the last dental edit"),
+    ("Ctrl+Shift+C", "Compare workspace: baseline and follow-up side by side (again: back)"),
     ("F1", "Show these shortcuts"),
 ]

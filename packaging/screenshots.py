@@ -5,15 +5,18 @@ Run under a display (Xvfb in CI)::
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python packaging/screenshots.py
 
 Writes ``main_window.png`` (2×2 layout), ``oblique.png`` (planes turned 30° to follow the
-mandibular canal), ``slab.png`` (thick MIP slabs) and ``volume_3d.png`` (1+3 layout, 3D
-large). Pictures are taken from the screen (``QScreen.grabWindow``), so they show what a
+mandibular canal), ``slab.png`` (thick MIP slabs), ``volume_3d.png`` (1+3 layout, 3D
+large) and ``dental.png`` (the dental workspace: arch, panoramic, cross-sections).
+Pictures are taken from the screen (``QScreen.grabWindow``), so they show what a
 user sees, VTK pixels included. Each is kept under 500 KB (palette PNG if needed).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import os
 import sys
 import tempfile
 import time
@@ -141,9 +144,37 @@ def main(argv: list[str] | None = None) -> int:
         settle(window)
         state.volume_render.camera = turned_camera(window, 30.0, 15.0)
         print("volume_3d.png", save(window, args.out / "volume_3d.png"), "bytes")
+
+        # 5. The dental workspace: the arch through the crest, the panoramic, the strip at
+        #    the implant, the left canal traced.
+        dental_shot(window, truth, args.out / "dental.png")
         window.close()
         app.processEvents()
     return 0
+
+
+def dental_shot(window: MainWindow, truth: dict, path: Path) -> None:
+    """The dental workspace with an arch on the truth crest line, the left canal and the implant."""
+    from cbctviewer.core.arch import ArchCurve
+
+    workspace = window.dental  # type: ignore[attr-defined]
+    # The dental edits below are saved to a case file: keep it out of the user's data folder.
+    os.environ["CBCT_VIEWER_DATA_DIR"] = tempfile.mkdtemp(prefix="cbct-shots-data-")
+    window.grid.set_layout("2x2")
+    window.show_workspace("dental")
+    crest = np.asarray(truth["arch"]["polyline"])
+    workspace.set_axial_height(float(crest[0, 2]))
+    workspace.dental.arch = ArchCurve(crest[np.linspace(0, len(crest) - 1, 9).round().astype(int)])
+    spec = workspace.dental.panoramic  # lower and taller than the default: roots and canal in view
+    workspace.dental.panoramic = dataclasses.replace(spec, height_mm=50.0, centre_height_mm=-8.0)
+    canal = np.asarray(truth["canals"]["left"]["points"])
+    for point in canal[:: max(1, len(canal) // 6)]:
+        workspace.dental.add_canal_point("left", point)
+    workspace.dental.position_mm = workspace.dental.arch.locate(truth["implant"]["shoulder"])[0]
+    wait(lambda: workspace.panoramic_image is not None and not workspace.runner.busy)
+    wait(lambda: not workspace.panoramic_view.preview)
+    print(path.name, save(window, path), "bytes")
+    window.show_workspace("views")
 
 
 def _needs_negative(state: ViewerState, truth: dict) -> bool:

@@ -49,8 +49,8 @@ def install(window: MainWindow) -> None:
     workspace = CompareWorkspace(window, controller)
     window.add_workspace(WORKSPACE, workspace)
     # Reached by tests and other features as ``window.compare`` (MainWindow does not declare them).
-    setattr(window, "compare", controller)  # noqa: B010
-    setattr(window, "compare_workspace", workspace)  # noqa: B010
+    window.compare = controller
+    window.compare_workspace = workspace
     watcher = _CloseWatcher(window, controller, workspace)
     window.installEventFilter(watcher)
 
@@ -104,10 +104,11 @@ def install(window: MainWindow) -> None:
         "Compare workspace", "compare_workspace_toggle", toggle_workspace, "Ctrl+Shift+C"
     )
     actions["workspace"].setCheckable(True)
+    window.addAction(actions["workspace"])  # its key works whichever page has the focus
     actions["close"] = add(
         "Close follow-up", "compare_close", lambda: controller.close_followup(keep_saved=False)
     )
-    setattr(window, "compare_actions", actions)  # noqa: B010
+    window.compare_actions = actions
     workspace.panel.open_button.clicked.connect(lambda: open_followup(integrations.ask_folder))
     workspace.panel.close_button.clicked.connect(lambda: controller.close_followup(keep_saved=False))
 

@@ -72,6 +72,11 @@ class ViewGrid(QWidget):
         self._share(state.volume)
         self._arrange()
 
+    @property
+    def source(self) -> VolumeImage | None:
+        """The VTK wrapping of the open volume that all views share (``None``: none open)."""
+        return self._source
+
     def close_views(self) -> None:
         """Stop the 3D thread and release every render window (call once, on close)."""
         self.state.events.volume.disconnect(self._share)
