@@ -7,21 +7,21 @@ volume of 0.2 mm voxels (512×512×400 by default); a strip of 5 cross-sections 
 same run (a numpy copy of one axial slice, and the numpy mean of a 10 mm axial slab of the
 same volume), so ratios stay comparable on noisy or shared machines. Targets: panoramic
 ≤ 150 ms, strip ≤ 100 ms. Results go to ``benchmarks/results/bench_dental.json``.
+
+The sampler uses no BLAS, so no BLAS thread setting is needed (or assumed). "Rows between
+slices" puts the curve plane 0.07 mm off a slice, so every row is interpolated along k (as
+when the pixel size is not the slice spacing).
 """
 
 from __future__ import annotations
 
-import os
-
-# Pool threads already use both cores; OpenBLAS threads on top of them oversubscribe
-# (the slab mean's matrix products ran 2-3× slower). The app should set the same.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
 import argparse
 import json
+import os
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -52,15 +52,18 @@ def arch_of_length(volume: Volume, length_mm: float) -> ArchCurve:
     raise ValueError("the volume is too small for the arch")
 
 
-def median_ms(step: Callable[[], object], repeats: int, *, warmup: int = 1) -> float:
-    for _ in range(warmup):
-        step()
-    times = []
+def medians_ms(ops: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Median time (ms) of each operation, run in turns (A, B, C, A, B, C, …) after a warm-up,
+    so that load changes on a shared machine hit the baselines and the operations alike."""
+    for op in ops.values():
+        op()
+    times: dict[str, list[float]] = {name: [] for name in ops}
     for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
+        for name, op in ops.items():
+            start = time.perf_counter()
+            op()
+            times[name].append(time.perf_counter() - start)
+    return {name: 1e3 * statistics.median(t) for name, t in times.items()}
 
 
 def main() -> int:
@@ -75,6 +78,7 @@ def main() -> int:
     spec = PanoramicSpec(step_mm=0.2, height_mm=40.0, slab_mm=10.0)
     mip = PanoramicSpec(step_mm=0.2, height_mm=40.0, slab_mm=10.0, slab_mode="mip")
     thin = PanoramicSpec(step_mm=0.2, height_mm=40.0)
+    between = {"centre_height_mm": 0.07}
     positions = cross_section_positions(curve.length_mm / 3, count=5, length_mm=curve.length_mm)
     middle = arr.shape[0] // 2
     r = args.repeats
@@ -84,17 +88,28 @@ def main() -> int:
         "panoramic: 10 mm slab mean": lambda: panoramic(volume, curve, spec),
         "panoramic: 10 mm slab MIP": lambda: panoramic(volume, curve, mip),
         "panoramic: thin": lambda: panoramic(volume, curve, thin),
+        "panoramic: 10 mm mean, rows between slices": lambda: panoramic(
+            volume, curve, replace(spec, **between)
+        ),
+        "panoramic: 10 mm MIP, rows between slices": lambda: panoramic(
+            volume, curve, replace(mip, **between)
+        ),
+        "thick: 30 mm slab mean (the UI's largest)": lambda: panoramic(
+            volume, curve, replace(spec, slab_mm=30.0)
+        ),
+        "thick: 30 mm slab MIP": lambda: panoramic(volume, curve, replace(mip, slab_mm=30.0)),
         "preview: 10 mm slab mean": lambda: panoramic(volume, curve, spec, preview=True),
         "preview: 10 mm slab MIP": lambda: panoramic(volume, curve, mip, preview=True),
         "strip: 5 cross-sections 40×30 mm at 0.2 mm": lambda: cross_section_strip(
             volume, curve, positions, width_mm=40.0, height_mm=30.0, pixel_mm=0.2
         ),
     }
-    results = {name: median_ms(op, r) for name, op in ops.items()}
+    results = medians_ms(ops, r)
     base = results["baseline: numpy mean of a 10 mm axial slab"]
     shape = panoramic(volume, curve, spec).shape
     arch = f"arch {curve.length_mm:.1f} mm; panoramic {shape[1]}×{shape[0]} px"
-    print(f"volume {args.size} int16 at 0.2 mm; {arch}")
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"volume {args.size} int16 at 0.2 mm; {arch}; load average {load} on {os.cpu_count()} cores")
     print(f"{'operation':<48} {'median ms':>10} {'× slab mean':>12} {'target':>8}")
     for name, ms in results.items():
         target = next((t for p, t in TARGETS_MS.items() if name.startswith(p)), None)
@@ -103,7 +118,15 @@ def main() -> int:
     out = HERE / "results" / "bench_dental.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(
-        json.dumps({"size": list(args.size), "arch_mm": curve.length_mm, "median_ms": results}, indent=1)
+        json.dumps(
+            {
+                "size": list(args.size),
+                "arch_mm": curve.length_mm,
+                "load": os.getloadavg(),
+                "median_ms": results,
+            },
+            indent=1,
+        )
     )
     return 0
 

@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from cbctviewer.core.arch import ArchCurve
 from cbctviewer.core.geometry import Plane, SliceGeometry
-from cbctviewer.core.panoramic_sampler import SlabReduce, sample_sheet, slab_offsets
+from cbctviewer.core.panoramic_sampler import FloatArray, SlabReduce, sample_sheet, slab_offsets
 from cbctviewer.core.tasks import CancelCheck
 from cbctviewer.core.volume import Volume
 
@@ -80,6 +80,18 @@ def cross_section_geometry(
     return SliceGeometry(plane.moved_to(centre), pixel_mm, width, height)
 
 
+def _sheet(geometry: SliceGeometry) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """A cross-section grid as a sheet: column bases at plane v = 0, their slab normals, up, row heights."""
+    plane = geometry.plane
+    y_axis, normal = np.asarray(plane.y_axis, dtype=float), np.asarray(plane.normal, dtype=float)
+    cols = geometry.pixel_to_patient(np.column_stack([np.zeros(geometry.width), np.arange(geometry.width)]))
+    top = float(geometry.pixel_to_plane((0.0, 0.0))[1])
+    heights = np.asarray(top - geometry.pixel_size * np.arange(geometry.height), dtype=float)
+    # Rows go up along y_axis from the bases.
+    bases = np.asarray(cols - top * y_axis, dtype=float)
+    return bases, np.asarray(np.broadcast_to(normal, bases.shape)), y_axis, heights
+
+
 def cross_section_image(
     volume: Volume,
     geometry: SliceGeometry,
@@ -92,16 +104,9 @@ def cross_section_image(
 
     A slab is taken along the plane normal (along the arch), ``slab_mm`` thick.
     """
-    plane = geometry.plane
-    y_axis, normal = np.asarray(plane.y_axis), np.asarray(plane.normal)
-    cols = geometry.pixel_to_patient(np.column_stack([np.zeros(geometry.width), np.arange(geometry.width)]))
-    top = float(geometry.pixel_to_plane((0.0, 0.0))[1])
-    heights = top - geometry.pixel_size * np.arange(geometry.height)
-    # Column base points at plane v = 0, then rows go up along y_axis.
-    bases = cols - top * y_axis
+    bases, normals, up, heights = _sheet(geometry)
     offsets = slab_offsets(slab_mm, min(volume.spacing))
-    normals = np.broadcast_to(normal, bases.shape)
-    return sample_sheet(volume, bases, normals, y_axis, heights, offsets, mode=slab_mode, cancel=cancel)
+    return sample_sheet(volume, bases, normals, up, heights, offsets, mode=slab_mode, cancel=cancel)
 
 
 def cross_section_strip(
@@ -118,10 +123,13 @@ def cross_section_strip(
     slab_mode: SlabReduce = "mean",
     cancel: CancelCheck | None = None,
 ) -> list[tuple[SliceGeometry, NDArray[np.float32]]]:
-    """The geometry and pixels of each cross-section of a strip (see :func:`cross_section_positions`)."""
-    out = []
-    for s in positions:
-        geometry = cross_section_geometry(
+    """The geometry and pixels of each cross-section of a strip (see :func:`cross_section_positions`).
+
+    The sections share their rows (same size, centre height and ``up``), so they are sampled
+    as one sheet: one pass of the sampler's threads over all their columns.
+    """
+    geometries = [
+        cross_section_geometry(
             curve,
             s,
             width_mm=width_mm,
@@ -130,6 +138,21 @@ def cross_section_strip(
             centre_height_mm=centre_height_mm,
             offset_mm=offset_mm,
         )
-        pixels = cross_section_image(volume, geometry, slab_mm=slab_mm, slab_mode=slab_mode, cancel=cancel)
-        out.append((geometry, pixels))
-    return out
+        for s in positions
+    ]
+    if not geometries:
+        return []
+    sheets = [_sheet(g) for g in geometries]
+    _, _, up, heights = sheets[0]  # every section's (same size, centre height and up)
+    pixels = sample_sheet(
+        volume,
+        np.concatenate([b for b, _, _, _ in sheets]),
+        np.concatenate([n for _, n, _, _ in sheets]),
+        up,
+        heights,
+        slab_offsets(slab_mm, min(volume.spacing)),
+        mode=slab_mode,
+        cancel=cancel,
+    )
+    widths = np.cumsum([g.width for g in geometries])[:-1]
+    return list(zip(geometries, np.split(pixels, widths, axis=1), strict=True))

@@ -9,9 +9,13 @@ sample inside the grid get ``nan``.
 
 When ``up`` runs along a grid axis (the usual case: the arch drawn on an axial view of a
 scan with axial slices), every sample of a column at a given slab offset lies on one voxel
-column of that axis, so the in-plane (bilinear) weights are computed once per column and
-offset and the rows only add a 1D interpolation along the axis. Work is split into
-column blocks run on threads (numpy releases the GIL in gathers and arithmetic).
+column of that axis. Trilinear interpolation is separable, so a block of columns reads its
+footprint (the voxel columns under it, over the rows' levels) once, interpolates along the
+axis (rows on slices are copies), and mixes four voxel columns per sample in plane. The
+slab mean is linear, so its bilinear weights are summed per voxel column first; the MIP
+needs every sample. Work is split into column blocks run on threads (numpy releases the
+GIL in copies, gathers and arithmetic). No BLAS is used, so no BLAS thread setting
+matters (products on BLAS threads were 2-4× slower on a busy 2-core machine).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -30,18 +34,15 @@ from cbctviewer.core.volume import Volume
 
 FloatArray = NDArray[np.float64]
 SlabReduce = Literal["mean", "mip"]
+#: Grey values as stored (any numeric dtype) or interpolated (float32).
+Grey = NDArray[Any]
 
 #: Columns per work item: small enough to stay in cache, large enough to amortise numpy calls.
 BLOCK_COLUMNS = 48
+#: A MIP block holds every sample (columns × slab samples × rows) three times over: at most
+#: this many columns × slab samples per block keeps thick slabs from spilling the caches.
+MIP_BLOCK_SAMPLES = 48 * 51
 _AXIS_TOLERANCE = 1e-9
-#: The slab mean is one matrix product per block when the block's footprint (voxel columns)
-#: is below this many per slab sample: the product's cost grows with the footprint, the
-#: sample-by-sample path with the sample count (measured: a product is ~700× cheaper per
-#: voxel column than gathering one sample).
-MATMUL_PER_SAMPLE = 500
-#: A block copies its footprint box once when it has at most this many voxel columns per
-#: sample; otherwise (thin sheets across wide areas) samples are gathered from the slices.
-BOX_PER_SAMPLE = 8
 
 
 def _threads() -> int:
@@ -87,7 +88,8 @@ def sample_sheet(
     axis = int(np.argmax(np.abs(up_index)))
     aligned = bool(np.all(np.abs(np.delete(up_index, axis)) < _AXIS_TOLERANCE)) and volume.array.ndim == 3
     work = _aligned_block if aligned and axis == 2 else _generic_block
-    blocks = [slice(a, min(a + BLOCK_COLUMNS, len(origins))) for a in range(0, len(origins), BLOCK_COLUMNS)]
+    size = BLOCK_COLUMNS if mode == "mean" else max(8, min(BLOCK_COLUMNS, MIP_BLOCK_SAMPLES // len(offsets)))
+    blocks = [slice(a, min(a + size, len(origins))) for a in range(0, len(origins), size)]
 
     def run(block: slice) -> NDArray[np.float32]:
         check_cancel(cancel)
@@ -142,76 +144,135 @@ def _aligned_block(
     offsets: FloatArray,
     mode: SlabReduce,
 ) -> NDArray[np.float32]:
-    """``up`` along the grid's k axis: in-plane weights once, then 1D along k.
+    """``up`` along the grid's k axis: 1D along k first, then bilinear in plane.
 
-    The voxel columns the block touches are gathered once into a compact float32 matrix
-    ``levels × voxels``. The mean is linear, so it is one matrix product with the summed
-    bilinear weights of each pixel column; the MIP needs every sample, interpolated in
-    plane and along k before the maximum.
+    Trilinear interpolation is separable, so the voxel columns the block touches are
+    read once and interpolated along k to the row heights (rows that fall on slices are
+    plain copies), laid out so that each voxel column's rows are contiguous; each sample
+    column is then two in-plane linear interpolations of four such columns.
     """
     arr = volume.array
     nz, ny, nx = arr.shape
-    rows, cols, nk = len(heights), len(origins), len(offsets)
+    cols, nk = len(origins), len(offsets)
     xy_points = origins[:, np.newaxis, :] + offsets[np.newaxis, :, np.newaxis] * normals[:, np.newaxis, :]
     idx = continuous_indices(volume, xy_points.reshape(-1, 3))  # (cols * nk, 3), column-major in k
     k_per_mm = float((np.asarray(volume.direction).reshape(3, 3).T @ up)[2] / volume.spacing[2])
-    k_rows = float(np.mean(idx[:, 2])) + heights * k_per_mm
+    if np.ptp(idx[:, 2]) > 1e-6:  # column bases off one slice plane: no shared voxel columns
+        return _generic_block(volume, origins, normals, up, heights, offsets, mode)
+    k_rows = float(idx[0, 2]) + heights * k_per_mm
     tol = 1e-9
     inside_xy = (
         (idx[:, 0] >= -tol) & (idx[:, 0] <= nx - 1 + tol) & (idx[:, 1] >= -tol) & (idx[:, 1] <= ny - 1 + tol)
     )
     inside_rows = (k_rows >= -tol) & (k_rows <= nz - 1 + tol)
-    out = np.full((rows, cols), np.nan, dtype=np.float32)
+    out = np.full((len(heights), cols), np.nan, dtype=np.float32)
     if not (np.any(inside_xy) and np.any(inside_rows)):
         return out
-    corners, weights = _bilinear(idx[:, 0], idx[:, 1], nx, ny)
-    weights[~inside_xy] = 0.0
-    # The block's footprint: a bounding box of voxel columns, sliced (not gathered).
-    cj, ci = np.divmod(corners, nx)
-    j_lo, j_hi, i_lo, i_hi = int(cj.min()), int(cj.max()), int(ci.min()), int(ci.max())
-    local = (cj - j_lo) * (i_hi - i_lo + 1) + (ci - i_lo)
-    kr = np.clip(k_rows[inside_rows], 0.0, nz - 1.0)
-    k0 = np.minimum(np.floor(kr).astype(np.intp), max(nz - 2, 0))
-    fk = (kr - k0).astype(np.float32)
-    first, last = int(k0.min()), min(int(k0.max()) + 1, nz - 1)
-    footprint = (j_hi - j_lo + 1) * (i_hi - i_lo + 1)
-    if footprint <= BOX_PER_SAMPLE * cols * nk:  # compact: copy the box once
-        box = arr[first : last + 1, j_lo : j_hi + 1, i_lo : i_hi + 1]
-        levels = box.reshape(box.shape[0], -1)
-    else:  # sparse (a thin sheet across a wide area): gather straight from the slices
-        levels = arr[first : last + 1].reshape(last + 1 - first, -1)
-        local = corners
+    corners, fx, fy = _bilinear(idx[:, 0], idx[:, 1], nx, ny)
     counts = inside_xy.reshape(cols, nk).sum(axis=1)
-    if mode == "mean" and footprint <= MATMUL_PER_SAMPLE * nk and levels.shape[1] == footprint:
-        column = np.repeat(np.arange(cols), nk)[:, np.newaxis]
-        share = weights / np.maximum(counts, 1)[column]
-        mix = np.bincount(
-            (local * cols + column).ravel(), weights=share.ravel(), minlength=levels.shape[1] * cols
-        ).reshape(levels.shape[1], cols)
-        per_level = levels.astype(np.float32) @ mix.astype(np.float32)  # (levels, cols)
-        values = _along_k(per_level, k0 - first, fk)
+    levels, local, lo, frac = _footprint(arr, corners, k_rows[inside_rows])
+    if mode == "mean" and nk > 1:
+        weights = _weights(fx, fy)
+        if 2 * len(lo) <= len(levels):  # rows sparser than slices (preview): to the rows first
+            values = _slab_means(_along_k(levels, lo, frac), local, weights, inside_xy, counts)
+        else:  # the mean is linear: at every level, then along k (cheaper, no float copy)
+            values = _along_k(_slab_means(levels, local, weights, inside_xy, counts), lo, frac)
+        out[inside_rows] = np.where(counts > 0, values, np.nan)
+        return out
+    columns = np.ascontiguousarray(_along_k(levels, lo, frac).T, dtype=np.float32)
+    samples = _mix_columns(columns, local, fx, fy)  # (cols * nk, rows inside)
+    if mode == "mean":
+        samples[~inside_xy] = 0.0
+        values = samples.reshape(cols, nk, -1).sum(axis=1) / np.maximum(counts, 1)[:, np.newaxis]
     else:
-        samples = levels[:, local[:, 0]] * weights[:, 0]
-        for c in range(1, 4):
-            samples += levels[:, local[:, c]] * weights[:, c]
-        at_rows = _along_k(samples, k0 - first, fk)
-        if mode == "mean":
-            inside = inside_xy.reshape(cols, nk)
-            values = np.where(inside.ravel(), at_rows, 0.0).reshape(-1, cols, nk).sum(axis=2)
-            values /= np.maximum(counts, 1)
-        else:
-            values = np.where(inside_xy, at_rows, -np.inf).reshape(-1, cols, nk).max(axis=2)
-    out[inside_rows] = np.where(counts > 0, values, np.nan)
+        samples[~inside_xy] = -np.inf
+        values = samples.reshape(cols, nk, -1).max(axis=1)
+    out[inside_rows] = np.where(counts > 0, values.T, np.nan)
     return out
 
 
-def _along_k(
-    levels: NDArray[np.float32], lo: NDArray[np.intp], frac: NDArray[np.float32]
+def _footprint(
+    arr: Grey, corners: NDArray[np.intp], k: FloatArray
+) -> tuple[Grey, NDArray[np.intp], NDArray[np.intp], NDArray[np.float32]]:
+    """The voxel columns holding ``corners`` (flat in-plane indices) over the levels of ``k``.
+
+    Returns ``(levels, local, lo, frac)``: ``levels`` is ``(levels, voxels)``, ``local``
+    the voxel (column of ``levels``) of each corner, and ``k`` lies between levels ``lo``
+    and ``lo + 1`` at ``frac`` (see :func:`_along_k`).
+    """
+    nz, ny, nx = arr.shape
+    kr = np.clip(k, 0.0, nz - 1.0)
+    # Rows a rounding error away from a slice are on it (copies, not interpolations).
+    kr = np.where(np.abs(kr - np.round(kr)) < 1e-9, np.round(kr), kr)
+    k0 = np.minimum(np.floor(kr).astype(np.intp), max(nz - 2, 0))
+    fk = (kr - k0).astype(np.float32)
+    first, last = int(k0.min()), min(int(k0.max()) + 1, nz - 1)
+    cj, ci = np.divmod(corners, nx)
+    j_lo, j_hi, i_lo, i_hi = int(cj.min()), int(cj.max()), int(ci.min()), int(ci.max())
+    if (j_hi - j_lo + 1) * (i_hi - i_lo + 1) <= corners.size:  # compact (a slab): copy the box
+        box = arr[first : last + 1, j_lo : j_hi + 1, i_lo : i_hi + 1]
+        levels = box.reshape(len(box), -1)
+        local = (cj - j_lo) * (i_hi - i_lo + 1) + (ci - i_lo)
+    else:  # sparse (a thin sheet across a wide area): only the voxel columns used
+        voxels, local = np.unique(corners, return_inverse=True)
+        local = local.reshape(corners.shape)
+        # Slice by slice: ascending addresses within each slice (a view of a contiguous array).
+        levels = np.take(arr[first : last + 1].reshape(last + 1 - first, ny * nx), voxels, axis=1)
+    return levels, local, k0 - first, fk
+
+
+def _slab_means(
+    levels: Grey,
+    local: NDArray[np.intp],
+    weights: NDArray[np.float32],
+    inside: NDArray[np.bool_],
+    counts: NDArray[np.intp],
 ) -> NDArray[np.float32]:
+    """Slab means ``(levels, cols)`` at every level (row of ``levels``).
+
+    The mean is linear, so each pixel column's bilinear weights are first summed per voxel
+    column (neighbouring slab samples share voxels), then every voxel column is read once
+    per pixel column. (A dense matrix product would be faster on one core but BLAS threads
+    on a busy machine stall it; this stays predictable.)
+    """
+    cols = len(counts)
+    nk = len(local) // cols
+    column = np.repeat(np.arange(cols), nk)[:, np.newaxis]
+    share = np.where(inside[:, np.newaxis], weights, 0.0) / np.maximum(counts, 1)[column]
+    pairs, which = np.unique((column * levels.shape[1] + local).ravel(), return_inverse=True)
+    mix = np.bincount(which.ravel(), weights=share.ravel(), minlength=len(pairs)).astype(np.float32)
+    pair_column, voxel = np.divmod(pairs, levels.shape[1])
+    terms = np.multiply(np.take(levels, voxel, axis=1), mix, dtype=np.float32)
+    # Pairs are sorted by pixel column and every pixel column has some (its corners).
+    return np.add.reduceat(terms, np.searchsorted(pair_column, np.arange(cols)), axis=1)
+
+
+def _mix_columns(
+    columns: NDArray[np.float32], local: NDArray[np.intp], fx: NDArray[np.float32], fy: NDArray[np.float32]
+) -> NDArray[np.float32]:
+    """Bilinear mix ``(n, rows)`` of the four columns ``local[:, 0..3]`` (i0j0, i1j0, i0j1, i1j1)."""
+    fx, fy = fx[:, np.newaxis], fy[:, np.newaxis]
+    near = np.take(columns, local[:, 0], axis=0)  # j0 row: lerp along i, in place
+    step = np.take(columns, local[:, 1], axis=0)
+    step -= near
+    step *= fx
+    near += step
+    far = np.take(columns, local[:, 2], axis=0)  # j1 row
+    np.take(columns, local[:, 3], axis=0, out=step)
+    step -= far
+    step *= fx
+    far += step
+    far -= near  # then along j
+    far *= fy
+    near += far
+    return near
+
+
+def _along_k(levels: Grey, lo: NDArray[np.intp], frac: NDArray[np.float32]) -> Grey:
     """Linear interpolation between consecutive levels (rows of ``levels``) at ``lo + frac``.
 
     Rows one level apart with a common fraction (pixel size = slice spacing) are slices,
-    not gathers.
+    not gathers; rows on the levels themselves are returned as they are (a view).
     """
     hi = np.minimum(lo + 1, len(levels) - 1)
     if (
@@ -225,21 +286,29 @@ def _along_k(
         if frac[0] < 1e-6:
             return a
         b = levels[hi.min() : hi.max() + 1][order]
-        return np.asarray(a + (b - a) * frac[0], dtype=np.float32)
+        share = np.float32(frac[0])
+        out = np.multiply(a, np.float32(1.0) - share, dtype=np.float32)
+        out += np.multiply(b, share, dtype=np.float32)
+        return out
     f = frac[:, np.newaxis]
     return np.asarray(levels[lo] * (1 - f) + levels[hi] * f, dtype=np.float32)
 
 
-def _bilinear(x: FloatArray, y: FloatArray, nx: int, ny: int) -> tuple[NDArray[np.intp], NDArray[np.float32]]:
-    """Flat in-plane voxel indices ``(n, 4)`` and bilinear weights ``(n, 4)`` of grid points."""
+def _bilinear(
+    x: FloatArray, y: FloatArray, nx: int, ny: int
+) -> tuple[NDArray[np.intp], NDArray[np.float32], NDArray[np.float32]]:
+    """Flat in-plane indices ``(n, 4)`` of the cells' corners and the fractions along i and j."""
     qx, qy = np.clip(x, 0.0, nx - 1.0), np.clip(y, 0.0, ny - 1.0)
     i0 = np.minimum(np.floor(qx).astype(np.intp), max(nx - 2, 0))
     j0 = np.minimum(np.floor(qy).astype(np.intp), max(ny - 2, 0))
-    fx, fy = qx - i0, qy - j0
     i1, j1 = np.minimum(i0 + 1, nx - 1), np.minimum(j0 + 1, ny - 1)
     corners = np.column_stack([j0 * nx + i0, j0 * nx + i1, j1 * nx + i0, j1 * nx + i1])
-    weights = np.column_stack([(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy])
-    return corners, weights.astype(np.float32)
+    return corners, (qx - i0).astype(np.float32), (qy - j0).astype(np.float32)
+
+
+def _weights(fx: NDArray[np.float32], fy: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Bilinear weights ``(n, 4)`` of the corners given by :func:`_bilinear`."""
+    return np.column_stack([(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy])
 
 
 def slab_offsets(thickness_mm: float, spacing_mm: float, *, centre_mm: float = 0.0) -> FloatArray:
