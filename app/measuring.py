@@ -9,66 +9,44 @@ folder, never on the scan's media) after each change, together with the view sta
 the sections other features register (:meth:`~MeasureController.register_section`);
 view changes are saved after a quiet moment (:data:`SAVE_DELAY_MS`). Problems are
 reported through :attr:`~MeasureController.message`.
+
+Its parts: the tools' clicks and hints (:mod:`.measuring_tools`), the implant-site tool
+(:mod:`.measuring_site`), selecting and editing (:mod:`.measuring_edit`) and the case
+file's other sections (:mod:`.measuring_case`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from cbctviewer.core.geometry import Plane
-from cbctviewer.core.implant_record import site_measurement
-from cbctviewer.core.implant_site import Canal, SiteMeasurement, measure_site
+from cbctviewer.core.implant_site import Canal
 from cbctviewer.core.measure_set import MeasurementSet
 from cbctviewer.core.measurements import ROI_KINDS, Measurement, MeasurementKind
 from cbctviewer.core.volume import Volume
-from cbctviewer.io.case_file import Case, CaseFileError, load_case, save_case
+from cbctviewer.io.case_file import CaseFileError, load_case, save_case
 
-from .panels.measure_site import site_extras, site_parameters
+from .measuring_case import CaseSections, SectionDump, SectionRestore
+from .measuring_edit import MeasurementEditing
+from .measuring_site import measure_site_down, site_axes
+from .measuring_tools import NEXT_HINT, OPEN_ENDED, TOOL_POINTS
+from .panels.measure_site import site_parameters
+
+__all__ = ["OPEN_ENDED", "SAVE_DELAY_MS", "TOOL_POINTS", "MeasureController"]
 
 log = logging.getLogger(__name__)
 
-#: Tools of the 2D views and the clicks each needs.
-TOOL_POINTS: dict[MeasurementKind, int] = {
-    MeasurementKind.DISTANCE: 2,
-    MeasurementKind.ANGLE: 3,
-    MeasurementKind.POINT: 1,
-    MeasurementKind.IMPLANT_SITE: 1,
-    MeasurementKind.PROFILE: 2,
-    MeasurementKind.ELLIPSE: 3,
-}
-#: Tools that take clicks until finished (double-click or Enter), and the fewest they need.
-OPEN_ENDED: dict[MeasurementKind, int] = {MeasurementKind.POLYLINE: 2, MeasurementKind.POLYGON: 3}
-_FINISH = "double-click or Enter to finish, Esc to cancel"
-_NEXT_HINT = {
-    MeasurementKind.DISTANCE: ("Click the start of the distance", "Click its end"),
-    MeasurementKind.ANGLE: ("Click the first arm's end", "Click the vertex", "Click the second arm's end"),
-    MeasurementKind.POINT: ("Click a point to read its grey value",),
-    MeasurementKind.IMPLANT_SITE: ("Click the alveolar crest (the implant goes down the view)",),
-    MeasurementKind.PROFILE: ("Click the start of the line profile", "Click its end"),
-    MeasurementKind.ELLIPSE: (
-        "Click the centre of the ellipse",
-        "Click the end of its first axis",
-        "Click a point setting its second axis",
-    ),
-    MeasurementKind.POLYLINE: ("Click the first point of the line", f"Click the next point ({_FINISH})"),
-    MeasurementKind.POLYGON: ("Click the first corner of the region", f"Click the next corner ({_FINISH})"),
-}
 #: How long the view state waits for the user to stop moving before it is saved (ms).
 SAVE_DELAY_MS = 2000
 
-SectionDump = Callable[[], "dict[str, Any] | None"]
-SectionRestore = Callable[["dict[str, Any] | None"], None]
 
-
-class MeasureController(QObject):
+class MeasureController(QObject, MeasurementEditing):
     """The measuring tool state and the measurements of the open series."""
 
     #: The tool changed (``None``: back to navigating).
@@ -98,10 +76,8 @@ class MeasureController(QObject):
         self.case_file: Path | None = None
         self.selected_id: str | None = None
         self._dragging: tuple[str, int] | None = None
-        self._view_state: dict[str, Any] = {}
-        self._view_hooks: tuple[SectionDump, SectionRestore] | None = None
-        self._sections: dict[str, tuple[SectionDump, SectionRestore]] = {}
-        self._loaded_sections: dict[str, Any] = {}
+        #: The view state and the other features' sections saved with the measurements.
+        self.sections = CaseSections()
         self._save_timer = QTimer(self, singleShot=True, interval=SAVE_DELAY_MS)
         self._save_timer.timeout.connect(self.save)
         #: Implant-site tool: distance to keep from the limiting structure (mm).
@@ -120,7 +96,7 @@ class MeasureController(QObject):
         self._clear_pending()
         self.tool_changed.emit(self.tool)
         if self.tool is not None:
-            self.message.emit(_NEXT_HINT[self.tool][0])
+            self.message.emit(NEXT_HINT[self.tool][0])
 
     def click(
         self, point: ArrayLike, plane: Plane | None = None, *, view: object = None
@@ -144,7 +120,7 @@ class MeasureController(QObject):
         self.hover = None
         needed = TOOL_POINTS.get(self.tool)
         if needed is None or len(self.pending) < needed:
-            hints = _NEXT_HINT[self.tool]
+            hints = NEXT_HINT[self.tool]
             self.message.emit(hints[min(len(self.pending), len(hints) - 1)])
             self.pending_changed.emit()
             return None
@@ -165,7 +141,7 @@ class MeasureController(QObject):
             return False
         self._clear_pending()
         if self.tool is not None:
-            self.message.emit(f"Cancelled. {_NEXT_HINT[self.tool][0]}")
+            self.message.emit(f"Cancelled. {NEXT_HINT[self.tool][0]}")
         return True
 
     def hover_at(self, point: ArrayLike | None) -> None:
@@ -201,33 +177,20 @@ class MeasureController(QObject):
         if plane is None or self.volume is None:
             self.message.emit("Click the crest in a 2D view")
             return None
-        down = -np.asarray(plane.y_axis)  # screen down: into the bone
-        measured = self._measure_site(np.asarray(point, dtype=float), down, np.asarray(plane.x_axis))
+        measured = self._measure_site(point, *site_axes(plane))
         if measured is None:
             return None
         added = self.measurements.add(measured)
         self.message.emit(f"{added.label}: {added.note}")
         return added
 
-    def _measure_site(self, crest: np.ndarray, axis: np.ndarray, across: np.ndarray) -> Measurement | None:
+    def _measure_site(self, crest: ArrayLike, axis: ArrayLike, across: ArrayLike) -> Measurement | None:
         assert self.volume is not None
-        canal = self.canal_provider(crest) if self.canal_provider is not None else None
         try:
-            result: SiteMeasurement = measure_site(
-                self.volume,
-                crest,
-                axis,
-                across,
-                canal=canal,
-                threshold=self.threshold,
-                safety_margin_mm=self.safety_margin_mm,
-                planned_length_mm=self.planned_length_mm,
-            )
+            return measure_site_down(self.volume, crest, axis, across, self)
         except ValueError as exc:
             self.message.emit(f"No implant site measured here: {exc}")
             return None
-        m = site_measurement(result, planned_length_mm=self.planned_length_mm)
-        return dataclasses.replace(m, note=f"{m.note}; {site_extras(result)}")
 
     def remeasure_site(self, measurement_id: str | None) -> Measurement | None:
         """Measure an implant site again with the current threshold, margin, length and canal."""
@@ -246,87 +209,27 @@ class MeasureController(QObject):
         self.message.emit(f"{new.label} measured again: {new.note}")
         return new
 
-    # -- selecting and editing ------------------------------------------------------------
-    def select(self, measurement_id: str | None) -> None:
-        """Select a measurement (highlighted in the views and the list); ``None``: none."""
-        if measurement_id is not None and (
-            self.measurements is None or measurement_id not in self.measurements
-        ):
-            measurement_id = None
-        if measurement_id != self.selected_id:
-            self.selected_id = measurement_id
-            self.selection_changed.emit(measurement_id)
-
-    def grab(self, measurement_id: str, handle: int) -> None:
-        """The mouse pressed on a handle: select its measurement and start dragging it."""
-        self.select(measurement_id)
-        mset = self.measurements
-        if mset is None or measurement_id not in mset:
-            return
-        if mset.get(measurement_id).kind == MeasurementKind.IMPLANT_SITE:
-            self.message.emit("An implant site is measured again from the panel, not dragged")
-            return
-        self._dragging = (measurement_id, handle)
-
-    def drag(self, measurement_id: str, handle: int, point: ArrayLike) -> None:
-        """Move the grabbed handle to a patient point (the whole drag is one undo step)."""
-        if self._dragging != (measurement_id, handle) or self.measurements is None:
-            return
-        self.measurements.move_handle(measurement_id, handle, point, merge=True)
-
-    def release(self) -> None:
-        """The drag ended."""
-        if self._dragging is not None and self.measurements is not None:
-            self.measurements.end_drag()
-        self._dragging = None
-
-    def relabel(self, measurement_id: str, label: str) -> None:
-        """Rename a measurement (undoable, saved)."""
-        mset = self.measurements
-        text = label.strip()
-        if mset is not None and measurement_id in mset and text:
-            mset.relabel(measurement_id, text)
-
-    def undo(self) -> None:
-        if self.measurements is not None:
-            self.measurements.undo()
-
-    def redo(self) -> None:
-        if self.measurements is not None:
-            self.measurements.redo()
-
-    def remove(self, measurement_id: str | None) -> None:
-        if self.measurements is not None and measurement_id and measurement_id in self.measurements:
-            self.measurements.remove(measurement_id)
-
     # -- the series' set ----------------------------------------------------------------
     def open(self, volume: Volume, source: Path | None = None) -> MeasurementSet:
         """A series opened: load its saved case (if any), restore what it kept, start saving."""
         self.close()
         self.volume, self.source = volume, source
         identity = volume.metadata.identity
-        saved: Sequence[Measurement] = ()
-        sections: dict[str, Any] = {}
         try:
             case = load_case(identity) if identity.series_instance_uid else None
         except CaseFileError as exc:
             log.warning("case file not used: %s", type(exc).__name__)
             self.problem.emit(str(exc))
             case = None
-        if case is not None:
-            saved, self._view_state = case.measurements, dict(case.view_state)
-            sections = dict(case.sections)
-        self._loaded_sections = sections
+        self.sections.load(case)
+        saved: Sequence[Measurement] = case.measurements if case is not None else ()
         self.measurements = MeasurementSet(identity, saved)
         events = self.measurements.events
         for signal in (events.added, events.removed, events.changed):
             signal.connect(self._autosave)
         events.removed.connect(self._forget_removed)
         self.set_changed.emit(self.measurements)
-        if self._view_hooks is not None and self._view_state:
-            self._view_hooks[1](dict(self._view_state))
-        for name, (_, restore) in self._sections.items():
-            self._call_restore(name, restore, sections.get(name))
+        self.sections.restore()
         return self.measurements
 
     def close(self) -> None:
@@ -343,28 +246,19 @@ class MeasureController(QObject):
             self.measurements = None
             self.set_changed.emit(None)
         self.volume = self.source = None
-        self._view_state = {}
-        self._loaded_sections = {}
-
-    def _forget_removed(self, removed: Measurement) -> None:
-        if removed.id == self.selected_id:
-            self.select(None)
+        self.sections.clear()
 
     def _autosave(self, *_: object) -> None:
         self.save()
 
-    # -- what else the case file keeps ------------------------------------------------------
+    # -- what else the case file keeps (see measuring_case) -------------------------------
     def set_view_state_hooks(self, dump: SectionDump, restore: SectionRestore) -> None:
         """How to read the viewer's state (``None`` when it is not this series') and restore it."""
-        self._view_hooks = (dump, restore)
+        self.sections.set_view_state_hooks(dump, restore)
 
     def note_view_change(self, *_: object) -> None:
         """The view changed: remember it now, write it after a quiet moment."""
-        if self._view_hooks is None or self.measurements is None:
-            return
-        state = self._view_hooks[0]()
-        if state is not None:
-            self._view_state = state
+        if self.measurements is not None and self.sections.capture_view_state():
             self.request_save()
 
     def register_section(self, name: str, dump: SectionDump, restore: SectionRestore) -> None:
@@ -373,11 +267,11 @@ class MeasureController(QObject):
         ``dump`` is called at each save (``None``: nothing to keep); ``restore`` when a
         series opens, with what was saved (``None`` when nothing was).
         """
-        self._sections[name] = (dump, restore)
+        self.sections.register(name, dump, restore)
 
     def unregister_section(self, name: str) -> None:
         """Stop keeping a section (what was saved stays in the file until the next save)."""
-        self._sections.pop(name, None)
+        self.sections.unregister(name)
 
     def request_save(self) -> None:
         """Save soon (after :data:`SAVE_DELAY_MS` without another request)."""
@@ -397,31 +291,9 @@ class MeasureController(QObject):
         if mset is None or not mset.identity.series_instance_uid:
             return None
         try:
-            self.case_file = save_case(self._case(mset), source=self.source)
+            self.case_file = save_case(self.sections.case(mset), source=self.source)
         except (OSError, ValueError) as exc:
             text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             self.message.emit(f"The measurements could not be saved: {text}")
             return None
         return self.case_file
-
-    def _case(self, mset: MeasurementSet) -> Case:
-        # Sections of features not installed in this run are kept as they were loaded.
-        sections: dict[str, Any] = dict(self._loaded_sections)
-        for name, (dump, _) in self._sections.items():
-            try:
-                data = dump()
-            except Exception:  # one feature's bug must not lose the measurements
-                log.exception("case file section %s not saved", name)
-                continue
-            if data is None:
-                sections.pop(name, None)
-            else:
-                sections[name] = data
-        return Case(mset.identity, list(mset), dict(self._view_state), sections=sections)
-
-    @staticmethod
-    def _call_restore(name: str, restore: SectionRestore, data: Any) -> None:
-        try:
-            restore(data if isinstance(data, dict) else None)
-        except Exception:  # a damaged section must not stop the series from opening
-            log.exception("case file section %s not restored", name)

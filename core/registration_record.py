@@ -1,16 +1,21 @@
-"""The registration of a follow-up as kept in the baseline's case file (section ``"registration"``).
+"""How a follow-up scan is placed on the baseline, as kept in the baseline's case file.
+
+Kept as the ``"registration"`` part of the compare workspace's case-file section
+(``"compare"``, :mod:`cbctviewer.app.compare.saving`).
 
 JSON form (all points and matrices in patient LPS mm)::
 
     {"followup": {"series_instance_uid": ..., "study_instance_uid": ...,
                   "frame_of_reference_uid": ..., "modality": ...},
      "transform": {"kind": "rigid-baseline-to-followup", "matrix": [[...] * 4]},
-     "method": "automatic" | "landmarks" | "landmarks+automatic",
+     "method": "automatic" | "landmarks" | "landmarks+automatic" | "placement",
      "metric": -1.39 | null, "landmark_residual_mm": 0.12 | null,
      "landmarks": {"baseline": [[x, y, z], ...], "followup": [[x, y, z], ...]} | null}
 
 The case file belongs to the baseline series; ``followup`` says which series the transform
-maps to, so a reopened follow-up is only paired when its identity matches.
+maps to, so a reopened follow-up is only paired when its identity matches. ``"placement"``
+is the rough initial placement (scanner coordinates or field-of-view centres): the
+follow-up is not registered yet, but its landmarks are kept.
 """
 
 from __future__ import annotations
@@ -22,16 +27,17 @@ from typing import Any
 from cbctviewer.core.registration_transform import RigidTransform
 from cbctviewer.core.volume import SeriesIdentity
 
-__all__ = ["SECTION_NAME", "RegistrationRecord"]
+__all__ = ["METHODS", "PLACEMENT", "RegistrationRecord"]
 
-SECTION_NAME = "registration"
-METHODS = ("automatic", "landmarks", "landmarks+automatic")
+#: How the transform was found (:data:`PLACEMENT`: not registered yet).
+METHODS = ("automatic", "landmarks", "landmarks+automatic", "placement")
+PLACEMENT = "placement"
 _IDENTITY_FIELDS = ("series_instance_uid", "study_instance_uid", "frame_of_reference_uid", "modality")
 
 
 @dataclass(frozen=True)
 class RegistrationRecord:
-    """A registration the user accepted: which follow-up, the transform, and its quality."""
+    """Which follow-up, the transform that places it, how it was found and its quality."""
 
     followup: SeriesIdentity
     transform: RigidTransform
@@ -46,6 +52,11 @@ class RegistrationRecord:
             raise ValueError(f"unknown registration method {self.method!r}")
         if len(self.baseline_landmarks) != len(self.followup_landmarks):
             raise ValueError("landmarks must come in pairs")
+
+    @property
+    def registered(self) -> bool:
+        """Whether the transform is a registration (not only the rough initial placement)."""
+        return self.method != PLACEMENT
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (see the module docstring)."""

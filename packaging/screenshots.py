@@ -6,7 +6,9 @@ Run under a display (Xvfb in CI)::
 
 Writes ``main_window.png`` (2×2 layout), ``oblique.png`` (planes turned 30° to follow the
 mandibular canal), ``slab.png`` (thick MIP slabs), ``volume_3d.png`` (1+3 layout, 3D
-large) and ``dental.png`` (the dental workspace: arch, panoramic, cross-sections).
+large), ``dental.png`` (the dental workspace: arch, panoramic, cross-sections) and
+``compare.png`` (the follow-up sample registered to the sample, side by side, coronal
+through the implant). Case files go to a scratch data folder, never the user's.
 Pictures are taken from the screen (``QScreen.grabWindow``), so they show what a
 user sees, VTK pixels included. Each is kept under 500 KB (palette PNG if needed).
 """
@@ -88,16 +90,24 @@ def turned_camera(window: MainWindow, degrees: float, tilt: float) -> Camera:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", type=Path, help="an existing sample folder (default: write one)")
+    parser.add_argument(
+        "--followup", type=Path, help="an existing follow-up sample folder (default: write one)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     args = parser.parse_args(argv)
     app = application()
     with tempfile.TemporaryDirectory(prefix="cbct-shots-") as scratch:
-        sample = args.sample
-        if sample is None:
-            from cbctviewer.io.sample import write_sample
+        # Opening and editing saves case files: keep them out of the user's data folder.
+        os.environ["CBCT_VIEWER_DATA_DIR"] = str(Path(scratch) / "data")
+        from cbctviewer.io.sample import write_sample
 
+        sample, followup = args.sample, args.followup
+        if sample is None:
             sample = Path(scratch) / "sample"
             write_sample(sample)
+        if followup is None:
+            followup = Path(scratch) / "followup"
+            write_sample(followup, followup=True)
         truth = json.loads((sample / "phantom_truth.json").read_text())
         window = MainWindow(ViewerState(), recent=None)
         window.resize(*SIZE)
@@ -148,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
         # 5. The dental workspace: the arch through the crest, the panoramic, the strip at
         #    the implant, the left canal traced.
         dental_shot(window, truth, args.out / "dental.png")
+
+        # 6. The compare workspace: the follow-up registered, coronal through the implant.
+        compare_shot(window, truth, followup, args.out / "compare.png")
         window.close()
         app.processEvents()
     return 0
@@ -158,8 +171,6 @@ def dental_shot(window: MainWindow, truth: dict, path: Path) -> None:
     from cbctviewer.core.arch import ArchCurve
 
     workspace = window.dental  # type: ignore[attr-defined]
-    # The dental edits below are saved to a case file: keep it out of the user's data folder.
-    os.environ["CBCT_VIEWER_DATA_DIR"] = tempfile.mkdtemp(prefix="cbct-shots-data-")
     window.grid.set_layout("2x2")
     window.show_workspace("dental")
     crest = np.asarray(truth["arch"]["polyline"])
@@ -173,6 +184,34 @@ def dental_shot(window: MainWindow, truth: dict, path: Path) -> None:
     workspace.dental.position_mm = workspace.dental.arch.locate(truth["implant"]["shoulder"])[0]
     wait(lambda: workspace.panoramic_image is not None and not workspace.runner.busy)
     wait(lambda: not workspace.panoramic_view.preview)
+    print(path.name, save(window, path), "bytes")
+    window.show_workspace("views")
+
+
+def compare_shot(window: MainWindow, truth: dict, followup: Path, path: Path) -> None:
+    """The follow-up registered automatically, side by side with the baseline, coronal at the implant."""
+    controller = window.compare  # type: ignore[attr-defined]
+    workspace = window.compare_workspace  # type: ignore[attr-defined]
+    window.show_workspace("compare")
+    controller.open_followup(followup)
+    wait(lambda: controller.resampled is not None and not controller.busy)
+    controller.register()
+    wait(lambda: controller.is_registered and not controller.busy, timeout=300.0)
+    workspace.set_mode("side by side")
+    workspace.show_kind(ViewKind.CORONAL)
+    state = window.state
+    implant = np.asarray(truth["landmarks"]["implant_center"])
+    state.crosshair = implant
+    state.window_level = WindowLevel(1000.0, 3200.0)
+    # Zoomed in, the implant in the middle of both panes (the views pan together).
+    x_axis, y_axis = state.view_axes(ViewKind.CORONAL)
+    offset = implant - state.volume_centre()
+    view = state.views[ViewKind.CORONAL]
+    view.zoom = 2.0
+    view.pan = (float(offset @ x_axis), float(offset @ y_axis))
+    panes = [*workspace.base_widgets.values(), *workspace.follow_widgets.values(), workspace.overlay]
+    wait(lambda: not controller.busy and not any(w.is_stale for w in panes))
+    window.status.bar.clearMessage()  # "Reading the follow-up…" would still be showing
     print(path.name, save(window, path), "bytes")
     window.show_workspace("views")
 

@@ -20,10 +20,14 @@ from PIL import Image
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication
 
+from cbctviewer.app.compare.saving import CompareRecord
 from cbctviewer.app.main_window import MainWindow
 from cbctviewer.core.registration import RigidTransform, box_corners, transform_error
+from cbctviewer.core.registration_record import RegistrationRecord
 from cbctviewer.core.view_state import ViewKind
+from cbctviewer.core.volume import SeriesIdentity
 from cbctviewer.core.window_level import WindowLevel
+from cbctviewer.io.case_file import case_path
 
 SHOTS = Path("/tmp/compare-ui")
 #: Shows only titanium (stored clipped at 3095) as white; enamel (2700) stays black.
@@ -313,6 +317,47 @@ def test_paired_bone_level_shows_the_extra_loss(window: MainWindow, truth: dict)
     assert shown.endswith(" mm") and float(shown.split()[0]) == pytest.approx(row.change, abs=0.006)
     _settle(window)
     _shot(window, "07_paired")
+
+
+def test_case_file_keeps_one_registration_record(window: MainWindow, truth: dict) -> None:
+    c = window.compare  # type: ignore[attr-defined]
+    mset = window.measure.measurements
+    assert window.measure.save() is not None
+    section = json.loads(case_path(mset.identity).read_text())["sections"]["compare"]
+    assert section["version"] == 2
+    assert not {"transform", "landmarks", "quality"} & set(section)  # only in the registration record
+    record = RegistrationRecord.from_dict(section["registration"])
+    assert record.followup == c.followup.metadata.identity
+    assert record.registered and record.method == "landmarks"  # placed by landmarks, then accepted
+    assert np.allclose(record.transform.matrix, c.transform.matrix, atol=1e-9)
+    error_mm, _ = transform_error(record.transform, truth["T"], points=np.asarray(record.baseline_landmarks))
+    assert error_mm < 1.0  # the saved transform is the truth's, at the landmarks
+    assert record.landmark_residual_mm == pytest.approx(c.quality["landmark_residual_mm"])
+    base, follow = c.landmark_arrays()
+    assert np.allclose(record.baseline_landmarks, base) and np.allclose(record.followup_landmarks, follow)
+
+
+def test_unregistered_record_round_trip_and_old_versions() -> None:
+    follow = SeriesIdentity("1.2.3.2", "1.2.3.1", "1.2.3.3", "CT")
+    moved = RigidTransform.from_rotation_translation(np.eye(3), (12.0, -3.0, 4.5))
+    pairs = ((1.0, 2.0, 3.0), (4.0, 5.0, 6.5))
+    placed = RegistrationRecord(
+        follow, moved, method="placement", baseline_landmarks=pairs, followup_landmarks=pairs[::-1]
+    )
+    region = (np.array([-5.0, -6.0, -7.0]), np.array([5.0, 6.0, 7.0]))
+    record = CompareRecord(placed, source="/media/disc", region=region)
+    again = CompareRecord.from_dict(json.loads(json.dumps(record.to_dict())))
+    assert again.series_uid == "1.2.3.2" and again.source == "/media/disc"
+    assert not again.registered and again.quality == {}
+    assert np.allclose(again.transform.matrix, moved.matrix)
+    assert [tuple(b) for b, _ in again.landmarks] == list(pairs)
+    assert [tuple(f) for _, f in again.landmarks] == list(pairs[::-1])
+    assert again.region is not None and np.allclose(again.region[1], region[1])
+    old = {"version": 1, "followup": {"series_instance_uid": "1.2.3.2"}, "transform": moved.to_dict()}
+    with pytest.raises(ValueError, match="another version"):
+        CompareRecord.from_dict(old)
+    with pytest.raises(ValueError):
+        CompareRecord.from_dict({**record.to_dict(), "registration": {"transform": None}})
 
 
 def test_registration_is_restored_on_reopen(window: MainWindow, phantom_dir: Path) -> None:

@@ -17,7 +17,7 @@ import SimpleITK as sitk
 from cbctviewer.core.geometry import Plane, rotation_about
 from cbctviewer.core.measure_set import MeasurementSet
 from cbctviewer.core.measurements import Measurement
-from cbctviewer.core.registration_record import SECTION_NAME, RegistrationRecord
+from cbctviewer.core.registration_record import RegistrationRecord
 from cbctviewer.core.registration_transform import RigidTransform
 from cbctviewer.core.volume import SeriesIdentity, Volume
 from cbctviewer.io import case_file
@@ -39,6 +39,8 @@ IDENTITY = SeriesIdentity(
     modality="CT",
 )
 PLANE = Plane((1.0, 2.0, 3.0), (1.0, 0.0, 0.0), (0.0, 0.6, 0.8))
+#: A feature's section holding a registration record (the compare workspace nests one in "compare").
+SECTION_NAME = "registration"
 
 
 @pytest.fixture(autouse=True)

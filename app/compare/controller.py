@@ -4,52 +4,40 @@
 baseline → follow-up :class:`~cbctviewer.core.registration.RigidTransform`, the follow-up
 resampled onto the baseline grid and a second :class:`ViewerState` showing it, linked to the
 window's state (:class:`~.link.LinkedStates`). Scanning, loading, registering and resampling
-run on worker threads (:mod:`cbctviewer.app.workers`); the results arrive as Qt signals.
+run on worker threads (:mod:`cbctviewer.app.workers`, :mod:`.jobs`); the results arrive as
+Qt signals. Landmarks and the registration region are :mod:`.landmarks`; what the case
+file keeps is :mod:`.saving`.
 """
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import SimpleITK as sitk
 from PySide6.QtCore import QObject, Signal
 
 from cbctviewer.core.measure_set import MeasurementSet
 from cbctviewer.core.paired_measurements import PairedMeasurements, to_baseline_frame
-from cbctviewer.core.registration import (
-    RegistrationResult,
-    RigidTransform,
-    landmark_residuals,
-    landmark_transform,
-    register_rigid,
-    resample_followup,
-)
-from cbctviewer.core.tasks import CancelCheck, ProgressCallback
+from cbctviewer.core.registration import RegistrationResult, RigidTransform
 from cbctviewer.core.view_state import ViewerState
 from cbctviewer.core.volume import SeriesIdentity, Volume
-from cbctviewer.io.errors import MediaError
 from cbctviewer.io.report import ScanReport, SeriesCandidate
 
 from .. import integrations
 from ..opening import CaseOpener, choose_series, open_notes
-from ..workers import Task, TaskRunner
+from ..workers import Task
+from . import jobs
 from .identity import patient_mismatch
+from .landmarks import CompareLandmarks
 from .link import LinkedStates
 from .saving import CompareRecord
 
 if TYPE_CHECKING:
     from cbctviewer.app.main_window import MainWindow
 
-log = logging.getLogger(__name__)
-NOT_REGISTERED = (
-    "Not registered yet: the follow-up is only roughly placed (Compare › Register automatically)."
-)
 
-
-class CompareController(QObject):
+class CompareController(QObject, CompareLandmarks):
     """The follow-up of ``window``'s open scan and its registration."""
 
     #: A follow-up was opened or closed.
@@ -73,7 +61,8 @@ class CompareController(QObject):
         super().__init__(window)
         self.window = window
         self.opener = CaseOpener(self, scanner=window.opener.scanner, loader=window.opener.loader)
-        self.runner = TaskRunner(self, threads=1)
+        #: Resampling and registration, one at a time on a worker thread.
+        self.worker = jobs.LatestJob(self)
         #: The follow-up shown on the baseline grid (what the compare views draw).
         self.state = ViewerState()
         self.link: LinkedStates | None = None
@@ -103,7 +92,9 @@ class CompareController(QObject):
         self.saved: CompareRecord | None = None
         self._restoring: CompareRecord | None = None
         self._wanted_series: str | None = None
-        self._task: Task | None = None
+        self.worker.progress.connect(self.progress)
+        self.worker.failed.connect(self.failed)
+        self.worker.busy_changed.connect(lambda _: self.busy_changed.emit(self.busy))
         self.opener.progress.connect(self.progress)
         self.opener.scanned.connect(self._scanned)
         self.opener.loaded.connect(self._loaded)
@@ -114,7 +105,7 @@ class CompareController(QObject):
 
     @property
     def busy(self) -> bool:
-        return self._task is not None or self.opener.busy
+        return self.worker.busy or self.opener.busy
 
     @property
     def has_followup(self) -> bool:
@@ -177,17 +168,15 @@ class CompareController(QObject):
         self.identity_warning = patient_mismatch(baseline.metadata, volume.metadata)
         identity = volume.metadata.identity
         restoring, self._restoring = self._restoring, None
-        if (
-            restoring is None
-            and self.saved is not None
-            and self.saved.series_uid == identity.series_instance_uid
-        ):
+        if restoring is None:
             restoring = self.saved  # the same follow-up opened by hand: reuse its registration
         if restoring is not None and restoring.series_uid == identity.series_instance_uid:
             self.paired = restoring.paired(identity)
-            self.landmarks = [(b.copy(), f.copy()) for b, f in restoring.landmarks]
-            self.region = restoring.region
-            self.quality = dict(restoring.quality)
+            self.landmarks, self.region, self.quality = (
+                restoring.landmarks,
+                restoring.region,
+                restoring.quality,
+            )
             transform, registered = restoring.transform, restoring.registered
         else:
             self.paired = PairedMeasurements(identity)
@@ -202,18 +191,11 @@ class CompareController(QObject):
     def initial_placement(self) -> RigidTransform:
         """Before registration: the scanners' coordinates if the fields of view overlap, else centres."""
         assert self.baseline is not None and self.followup is not None
-        base_centre = _centre(self.baseline)
-        follow_centre = _centre(self.followup)
-        index = self.baseline.patient_to_index(tuple(follow_centre))
-        inside = all(-0.5 <= i <= n - 0.5 for i, n in zip(index, self.baseline.size, strict=True))
-        if inside:
-            return RigidTransform.identity()
-        return RigidTransform.from_rotation_translation(np.eye(3), follow_centre - base_centre)
+        return jobs.initial_placement(self.baseline, self.followup)
 
     def close_followup(self, *, keep_saved: bool = True) -> None:
         """Forget the follow-up (the case file keeps its record unless ``keep_saved`` is False)."""
-        if self._task is not None:
-            self._task.cancel()
+        self.worker.cancel()
         had = self.followup is not None
         if self.link is not None:
             self.link.close()
@@ -243,10 +225,9 @@ class CompareController(QObject):
 
     def shutdown(self) -> None:
         """Cancel and wait for the worker threads (the window is closing)."""
-        if self._task is not None:
-            self._task.cancel()
+        self.worker.cancel()
         self.opener.shutdown()
-        self.runner.pool.waitForDone(30_000)
+        self.worker.wait(30_000)
         if self.link is not None:
             self.link.close()
             self.link = None
@@ -261,12 +242,7 @@ class CompareController(QObject):
         if baseline is None or followup is None:
             return
         self.transform, self.is_registered = transform, registered
-
-        def run(progress: ProgressCallback, cancel: CancelCheck) -> tuple[Volume, float | None]:
-            fill, valid_from = _no_data_fill(followup)
-            return resample_followup(baseline, followup, transform, default_value=fill), valid_from
-
-        task = self._start(run, "Resampling the follow-up")
+        task = self.worker.start(jobs.resample_job(baseline, followup, transform), "Resampling the follow-up")
         task.signals.succeeded.connect(lambda volume: self._resampled(task, volume))
 
     def _resampled(self, task: Task, result: tuple[Volume, float | None]) -> None:
@@ -282,27 +258,9 @@ class CompareController(QObject):
         self._followup_measurements_changed()
         self.transform_changed.emit()
 
-    def _start(self, fn: Any, name: str) -> Task:
-        if self._task is not None:
-            self._task.cancel()
-        task = Task(fn, name=name)
-        task.signals.progress.connect(lambda f, m: self.progress.emit(f, m) if self._task is task else None)
-        task.signals.failed.connect(lambda text: self.failed.emit(name, text) if self._task is task else None)
-        task.signals.finished.connect(lambda: self._finished(task))
-        self._task = task
-        self.busy_changed.emit(True)
-        self.runner.start(task)
-        return task
-
-    def _finished(self, task: Task) -> None:
-        if self._task is task:
-            self._task = None
-            self.busy_changed.emit(self.busy)
-
     def cancel(self) -> None:
         """Stop the registration (or opening) running now; the previous transform stays."""
-        if self._task is not None:
-            self._task.cancel()
+        self.worker.cancel()
         self.opener.cancel()
 
     # -- registration -------------------------------------------------------------------
@@ -317,23 +275,10 @@ class CompareController(QObject):
             return
         landmarks = self.landmark_arrays() if use_landmarks and len(self.landmarks) >= 3 else None
         initial = None if landmarks is not None or not self.is_registered else self.transform
-        region = self.region
-
-        def run(progress: ProgressCallback, cancel: CancelCheck) -> RegistrationResult:
-            try:
-                return register_rigid(
-                    baseline,
-                    followup,
-                    initial=initial,
-                    region=region,
-                    landmarks=landmarks,
-                    progress=progress,
-                    cancel=cancel,
-                )
-            except ValueError as exc:  # plain-language refusals (too little overlap, bad region…)
-                raise MediaError(str(exc)) from exc
-
-        task = self._start(run, "Registration")
+        job = jobs.registration_job(
+            baseline, followup, initial=initial, region=self.region, landmarks=landmarks
+        )
+        task = self.worker.start(job, "Registration")
         task.signals.succeeded.connect(lambda result: self._registration_done(task, result))
         task.signals.cancelled.connect(lambda: self.message.emit("Registration cancelled: nothing changed."))
 
@@ -341,93 +286,12 @@ class CompareController(QObject):
         if self.followup is None:
             return
         self.result = result
-        self.quality = {
-            "method": "automatic" + (" from landmarks" if result.landmark_residual_mm is not None else ""),
-            "metric": result.metric,
-            "landmark_residual_mm": result.landmark_residual_mm,
-            "levels": [
-                {
-                    "spacing_mm": lv.spacing_mm,
-                    "iterations": lv.iterations,
-                    "metric": lv.metric,
-                    "seconds": lv.seconds,
-                }
-                for lv in result.levels
-            ],
-        }
+        self.quality = jobs.registration_quality(result)
         self.set_transform(result.transform, registered=True)
         self.registered.emit(result)
         self.request_save()
 
-    # -- landmarks ----------------------------------------------------------------------
-    def landmark_arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """(baseline points, follow-up points) of the complete pairs, shape (n, 3) each."""
-        if not self.landmarks:
-            return np.zeros((0, 3)), np.zeros((0, 3))
-        return np.array([b for b, _ in self.landmarks]), np.array([f for _, f in self.landmarks])
-
-    def add_baseline_landmark(self, point: Any) -> None:
-        """A landmark clicked in the baseline view (starts a new pair)."""
-        self.pending_landmark = np.asarray(point, dtype=float).reshape(3)
-        self.message.emit("Now click the same point in the follow-up view")
-        self.landmarks_changed.emit()
-
-    def add_followup_landmark(self, point_shown: Any) -> None:
-        """A landmark clicked in the follow-up view (baseline-frame point of the shown image)."""
-        if self.pending_landmark is None:
-            self.message.emit("Click the landmark in the baseline view first")
-            return
-        follow = self.transform.apply(np.asarray(point_shown, dtype=float).reshape(3))
-        self.landmarks.append((self.pending_landmark, follow))
-        self.pending_landmark = None
-        n = len(self.landmarks)
-        self.message.emit(
-            f"{n} landmark pair{'s' if n != 1 else ''}" + ("" if n >= 3 else " (at least 3 needed)")
-        )
-        self.landmarks_changed.emit()
-        self.request_save()
-
-    def remove_landmark(self, index: int) -> None:
-        if 0 <= index < len(self.landmarks):
-            del self.landmarks[index]
-            self.landmarks_changed.emit()
-            self.request_save()
-
-    def clear_landmarks(self) -> None:
-        self.landmarks, self.pending_landmark = [], None
-        self.landmarks_changed.emit()
-        self.request_save()
-
-    def landmark_residuals(self) -> np.ndarray:
-        """Distance (mm) of each pair under the current transform."""
-        if not self.landmarks:
-            return np.zeros(0)
-        return landmark_residuals(self.transform, *self.landmark_arrays())
-
-    def use_landmarks(self) -> bool:
-        """Place the follow-up by the landmark fit (≥ 3 pairs); False with a message otherwise."""
-        try:
-            transform = landmark_transform(*self.landmark_arrays())
-        except ValueError as exc:
-            self.failed.emit("Landmarks", str(exc))
-            return False
-        residuals = landmark_residuals(transform, *self.landmark_arrays())
-        self.result = None
-        self.quality = {"method": "landmarks", "landmark_residual_mm": float(np.sqrt(np.mean(residuals**2)))}
-        self.set_transform(transform, registered=True)
-        self.request_save()
-        return True
-
-    def set_region(self, lower: Any, upper: Any) -> None:
-        """Restrict automatic registration to a box (baseline mm)."""
-        lo, hi = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
-        self.region = (np.minimum(lo, hi), np.maximum(lo, hi))
-        self.landmarks_changed.emit()
-
-    def clear_region(self) -> None:
-        self.region = None
-        self.landmarks_changed.emit()
-
+    # -- landmarks and region: see .landmarks ---------------------------------------------
     def reset_registration(self) -> None:
         """Back to the rough initial placement (landmarks stay)."""
         if self.followup is None:
@@ -455,25 +319,3 @@ class CompareController(QObject):
         save = getattr(self.window.measure, "request_save", None)
         if callable(save) and self.followup is not None:
             save()
-
-
-def _no_data_fill(followup: Volume) -> tuple[float | None, float | None]:
-    """A fill value below the follow-up's data for "outside its field of view", and the threshold.
-
-    Integer scans get their type's minimum when that is below the data (then the overlays
-    can tell "no data" from air); otherwise the default fill (the data minimum) is used.
-    """
-    dtype = followup.array.dtype
-    if not np.issubdtype(dtype, np.integer):
-        return None, None
-    stats = sitk.MinimumMaximumImageFilter()
-    stats.Execute(followup.image)
-    lowest = float(np.iinfo(dtype).min)
-    if stats.GetMinimum() <= lowest + 1:
-        return None, None
-    return lowest, float(stats.GetMinimum()) - 0.5
-
-
-def _centre(volume: Volume) -> np.ndarray:
-    nx, ny, nz = volume.size
-    return volume.index_to_patient(((nx - 1) / 2.0, (ny - 1) / 2.0, (nz - 1) / 2.0))

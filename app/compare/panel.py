@@ -27,6 +27,9 @@ from cbctviewer.io.summary import describe_candidate
 if TYPE_CHECKING:
     from .controller import CompareController
 
+#: How the registration methods (:data:`cbctviewer.core.registration_record.METHODS`) read.
+METHOD_WORDS = {"landmarks+automatic": "automatic from landmarks"}
+
 
 def _button(text: str, name: str, parent: QWidget, *, checkable: bool = False) -> QPushButton:
     button = QPushButton(text, parent)
@@ -186,7 +189,8 @@ class ComparePanel(QWidget):
             self.quality_label.setText("Not registered yet.")
             return
         q = c.quality
-        lines = [f"Registered ({q.get('method', 'saved')})."]
+        method = q.get("method", "saved")
+        lines = [f"Registered ({METHOD_WORDS.get(method, method)})."]
         metric = q.get("metric")
         if isinstance(metric, float) and math.isfinite(metric):
             lines.append(f"Final metric (Mattes MI, lower is better): {metric:.3f}")

@@ -1,9 +1,20 @@
 """The follow-up's record in the baseline's case file (section ``"compare"``).
 
-Stored: the follow-up series' identity (UIDs, no patient data), where it was opened from
-(to offer "Reopen follow-up"), the transform (:meth:`RigidTransform.to_dict`), whether it is
-a registration or only the rough initial placement, its quality, the landmarks, the region,
-and the follow-up's measurements (follow-up patient mm) with their pairs.
+JSON form (version 2)::
+
+    {"version": 2,
+     "source": "/media/disc",            # where it was opened from ("Reopen follow-up")
+     "registration": {...},              # RegistrationRecord.to_dict(): follow-up identity
+                                         # (UIDs, no patient data), transform, method,
+                                         # metric, landmark residual, landmarks
+     "levels": [{"spacing_mm": ..., "iterations": ..., "metric": ..., "seconds": ...}],
+     "region": [[x, y, z], [x, y, z]] | null,
+     "measurements": {...}}              # PairedMeasurements.to_dict() (follow-up mm)
+
+The transform and its quality live in the registration record only
+(:class:`~cbctviewer.core.registration_record.RegistrationRecord`); a follow-up that is
+only roughly placed has the method ``"placement"``. Version 1 sections (development
+builds, never released) are not read: the follow-up is then simply not remembered.
 """
 
 from __future__ import annotations
@@ -15,16 +26,17 @@ import numpy as np
 
 from cbctviewer.core.paired_measurements import PairedMeasurements
 from cbctviewer.core.registration import RigidTransform
+from cbctviewer.core.registration_record import METHODS, PLACEMENT, RegistrationRecord
 from cbctviewer.core.volume import SeriesIdentity
 
 if TYPE_CHECKING:
     from .controller import CompareController
 
 SECTION = "compare"
-RECORD_VERSION = 1
+RECORD_VERSION = 2
 
 
-def _points(value: Any) -> np.ndarray:
+def _point(value: Any) -> np.ndarray:
     array = np.asarray(value, dtype=float)
     if array.shape != (3,) or not np.all(np.isfinite(array)):
         raise ValueError("a saved point needs 3 finite coordinates")
@@ -35,33 +47,73 @@ def _points(value: Any) -> np.ndarray:
 class CompareRecord:
     """A JSON-ready summary of the compared follow-up (see the module docstring)."""
 
-    series_uid: str
-    study_uid: str = ""
-    frame_of_reference_uid: str = ""
+    registration: RegistrationRecord
     source: str = ""
-    transform: RigidTransform = field(default_factory=RigidTransform.identity)
-    registered: bool = False
-    quality: dict[str, Any] = field(default_factory=dict)
-    landmarks: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    #: The registration's per-level report (what the panel lists; empty without one).
+    levels: list[dict[str, Any]] = field(default_factory=list)
     region: tuple[np.ndarray, np.ndarray] | None = None
     measurements: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, controller: CompareController) -> CompareRecord:
+        """The record of ``controller``'s open follow-up."""
         assert controller.followup is not None and controller.paired is not None
-        identity = controller.followup.metadata.identity
-        return cls(
-            series_uid=identity.series_instance_uid,
-            study_uid=identity.study_instance_uid,
-            frame_of_reference_uid=identity.frame_of_reference_uid,
-            source=str(controller.source) if controller.source is not None else "",
+        quality = controller.quality
+        method, metric, residual, levels = PLACEMENT, None, None, []
+        if controller.is_registered:
+            said = quality.get("method")
+            # A registration that did not say how (e.g. a transform set by a script): automatic.
+            method = said if said in METHODS and said != PLACEMENT else "automatic"
+            metric, residual = quality.get("metric"), quality.get("landmark_residual_mm")
+            levels = list(quality.get("levels", []))
+        registration = RegistrationRecord(
+            followup=controller.followup.metadata.identity,
             transform=controller.transform,
-            registered=controller.is_registered,
-            quality=dict(controller.quality),
-            landmarks=[(b.copy(), f.copy()) for b, f in controller.landmarks],
+            method=method,
+            metric=metric,
+            landmark_residual_mm=residual,
+            baseline_landmarks=tuple(_triple(b) for b, _ in controller.landmarks),
+            followup_landmarks=tuple(_triple(f) for _, f in controller.landmarks),
+        )
+        return cls(
+            registration=registration,
+            source=str(controller.source) if controller.source is not None else "",
+            levels=levels,
             region=controller.region,
             measurements=controller.paired.to_dict(),
         )
+
+    @property
+    def series_uid(self) -> str:
+        """The follow-up series this record belongs to."""
+        return self.registration.followup.series_instance_uid
+
+    @property
+    def transform(self) -> RigidTransform:
+        return self.registration.transform
+
+    @property
+    def registered(self) -> bool:
+        return self.registration.registered
+
+    @property
+    def landmarks(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The landmark pairs (baseline point, follow-up point), as the controller keeps them."""
+        pairs = zip(self.registration.baseline_landmarks, self.registration.followup_landmarks, strict=True)
+        return [(np.array(b), np.array(f)) for b, f in pairs]
+
+    @property
+    def quality(self) -> dict[str, Any]:
+        """The controller's ``quality`` (method, metric, residual, levels); empty when not registered."""
+        r = self.registration
+        if not r.registered:
+            return {}
+        return {
+            "method": r.method,
+            "metric": r.metric,
+            "landmark_residual_mm": r.landmark_residual_mm,
+            "levels": [dict(level) for level in self.levels],
+        }
 
     def paired(self, identity: SeriesIdentity) -> PairedMeasurements:
         """The saved follow-up measurements and pairs (empty when they cannot be read)."""
@@ -71,42 +123,39 @@ class CompareRecord:
             return PairedMeasurements(identity)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready section (see the module docstring)."""
         return {
             "version": RECORD_VERSION,
-            "followup": {
-                "series_instance_uid": self.series_uid,
-                "study_instance_uid": self.study_uid,
-                "frame_of_reference_uid": self.frame_of_reference_uid,
-                "source": self.source,
-            },
-            "transform": self.transform.to_dict(),
-            "registered": self.registered,
-            "quality": _json_ready(self.quality),
-            "landmarks": [[b.tolist(), f.tolist()] for b, f in self.landmarks],
+            "source": self.source,
+            "registration": self.registration.to_dict(),
+            "levels": _json_ready(self.levels),
             "region": None if self.region is None else [self.region[0].tolist(), self.region[1].tolist()],
             "measurements": self.measurements,
         }
 
     @classmethod
     def from_dict(cls, data: Any) -> CompareRecord:
-        """Inverse of :meth:`to_dict`; ``ValueError`` for anything damaged."""
+        """Inverse of :meth:`to_dict`; ``ValueError`` in plain words for anything damaged or older."""
+        if not isinstance(data, dict):
+            raise ValueError("the saved follow-up record is damaged (not an object)")
+        if data.get("version") != RECORD_VERSION:
+            raise ValueError("the saved follow-up record is from another version: open the follow-up again")
         try:
-            follow = data["followup"]
             region = data.get("region")
             return cls(
-                series_uid=str(follow["series_instance_uid"]),
-                study_uid=str(follow.get("study_instance_uid", "")),
-                frame_of_reference_uid=str(follow.get("frame_of_reference_uid", "")),
-                source=str(follow.get("source", "")),
-                transform=RigidTransform.from_dict(data["transform"]),
-                registered=bool(data.get("registered", False)),
-                quality=dict(data.get("quality") or {}),
-                landmarks=[(_points(b), _points(f)) for b, f in data.get("landmarks", [])],
-                region=None if region is None else (_points(region[0]), _points(region[1])),
+                registration=RegistrationRecord.from_dict(data.get("registration")),
+                source=str(data.get("source", "")),
+                levels=[dict(level) for level in data.get("levels") or []],
+                region=None if region is None else (_point(region[0]), _point(region[1])),
                 measurements=dict(data.get("measurements") or {}),
             )
         except (KeyError, TypeError, AttributeError, IndexError) as exc:
             raise ValueError(f"the saved follow-up record is damaged ({type(exc).__name__})") from exc
+
+
+def _triple(point: np.ndarray) -> tuple[float, float, float]:
+    x, y, z = (float(v) for v in np.asarray(point, dtype=float).reshape(3))
+    return x, y, z
 
 
 def _json_ready(value: Any) -> Any:

@@ -12,16 +12,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
-    QComboBox,
-    QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
     QScrollArea,
     QSizePolicy,
-    QSlider,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -29,10 +24,11 @@ from PySide6.QtWidgets import (
 
 from cbctviewer.core.measurements import Measurement
 from cbctviewer.core.view_state import ViewKind
-from cbctviewer.rendering.compare_overlay import OverlayMode, legend_rgb
+from cbctviewer.rendering.compare_overlay import OverlayMode
 from cbctviewer.rendering.slice_view import SliceView
 
-from ..measuring import TOOL_POINTS
+from .click_tools import CompareClickTools
+from .overlay_bar import FOLLOW_TITLES, OverlayBar
 from .panel import ComparePanel
 from .views import LANDMARK_COLOUR, PENDING_COLOUR, CompareSliceWidget, Marker, OverlayWidget
 
@@ -44,7 +40,7 @@ if TYPE_CHECKING:
 NOTICE_STYLE = "#compare_notice {{ background: {bg}; color: #1d1d1d; padding: 4px 8px; }}"
 
 
-class CompareWorkspace(QWidget):
+class CompareWorkspace(QWidget, CompareClickTools):
     """Side-by-side / overlay views of the baseline and its follow-up, with the compare panel."""
 
     def __init__(self, window: MainWindow, controller: CompareController) -> None:
@@ -63,52 +59,6 @@ class CompareWorkspace(QWidget):
         self.base_widgets: dict[ViewKind, CompareSliceWidget] = {}
         self.follow_widgets: dict[ViewKind, CompareSliceWidget] = {}
 
-        self.view_choice = QComboBox(self)
-        self.view_choice.setObjectName("compare_view_kind")
-        self.view_choice.addItems([k.value.capitalize() for k in ViewKind])
-        self.mode_choice = QComboBox(self)
-        self.mode_choice.setObjectName("compare_mode")
-        self.mode_choice.addItems([m.value.capitalize() for m in OverlayMode])
-        self.opacity = QSlider(Qt.Orientation.Horizontal, self)
-        self.opacity.setObjectName("compare_opacity")
-        self.opacity.setRange(0, 100)
-        self.opacity.setValue(50)
-        self.opacity.setMaximumWidth(140)
-        self.square = QDoubleSpinBox(self)
-        self.square.setRange(1.0, 50.0)
-        self.square.setValue(5.0)
-        self.square.setSuffix(" mm squares")
-        self.limit = QDoubleSpinBox(self)
-        self.limit.setRange(10.0, 5000.0)
-        self.limit.setValue(1000.0)
-        self.limit.setSingleStep(100.0)
-        self.limit.setPrefix("± ")
-        self.rate = QDoubleSpinBox(self)
-        self.rate.setRange(0.5, 10.0)
-        self.rate.setValue(2.0)
-        self.rate.setSuffix(" Hz")
-        self.legend = QLabel(self)
-        self.legend.setObjectName("compare_legend")
-        self.legend_low = QLabel(self)
-        self.legend_high = QLabel(self)
-        bar = QHBoxLayout()
-        bar.setContentsMargins(6, 4, 6, 4)
-        bar.addWidget(QLabel("View:", self))
-        bar.addWidget(self.view_choice)
-        bar.addWidget(QLabel("Show:", self))
-        bar.addWidget(self.mode_choice)
-        for widget in (
-            self.opacity,
-            self.square,
-            self.limit,
-            self.legend_low,
-            self.legend,
-            self.legend_high,
-            self.rate,
-        ):
-            bar.addWidget(widget)
-        bar.addStretch(1)
-
         self.notice = QLabel(self)
         self.notice.setObjectName("compare_notice")
         self.notice.setWordWrap(True)
@@ -116,6 +66,14 @@ class CompareWorkspace(QWidget):
         self.follow_stack = QStackedWidget(self)
         self.overlay = OverlayWidget(self)
         self.follow_stack.addWidget(self.overlay)
+        self.bar = OverlayBar(self.overlay, self)
+        # The bar's controls, as tests and scripts reach them.
+        self.opacity, self.square, self.limit, self.rate = (
+            self.bar.opacity,
+            self.bar.square,
+            self.bar.limit,
+            self.bar.rate,
+        )
         self.base_title = QLabel("Baseline", self)
         self.follow_title = QLabel("Follow-up", self)
         for title in (self.base_title, self.follow_title):
@@ -132,7 +90,7 @@ class CompareWorkspace(QWidget):
         views = QVBoxLayout()
         views.setContentsMargins(0, 0, 0, 0)
         views.setSpacing(0)
-        views.addLayout(bar)
+        views.addWidget(self.bar)
         views.addWidget(self.notice)
         views.addLayout(panes, 1)
 
@@ -154,12 +112,8 @@ class CompareWorkspace(QWidget):
     # -- building -----------------------------------------------------------------------
     def _wire(self) -> None:
         c, p, w = self.controller, self.panel, self.window_
-        self.view_choice.currentIndexChanged.connect(lambda i: self.show_kind(list(ViewKind)[i]))
-        self.mode_choice.currentIndexChanged.connect(lambda i: self.set_mode(list(OverlayMode)[i]))
-        self.opacity.valueChanged.connect(lambda v: self.overlay.set_option("opacity", v / 100.0))
-        self.square.valueChanged.connect(lambda v: self.overlay.set_option("square_mm", v))
-        self.limit.valueChanged.connect(self._set_limit)
-        self.rate.valueChanged.connect(self.overlay.set_flicker_rate)
+        self.bar.kind_chosen.connect(self.show_kind)
+        self.bar.mode_chosen.connect(self.set_mode)
         c.followup_changed.connect(self.refresh)
         c.transform_changed.connect(self.refresh)
         c.landmarks_changed.connect(self._landmarks_changed)
@@ -239,30 +193,14 @@ class CompareWorkspace(QWidget):
         self.overlay.bind(self.base_views[self.kind], self.follow_views[self.kind])
         self._apply_tools()
         self._landmarks_changed()
-        if self.view_choice.currentIndex() != list(ViewKind).index(self.kind):
-            self.view_choice.setCurrentIndex(list(ViewKind).index(self.kind))
+        self.bar.show_kind(self.kind)
 
     def set_mode(self, mode: OverlayMode | str) -> None:
         self.mode = OverlayMode(mode)
         self.overlay.set_mode(self.mode)
         self._show_follow_page()
-        self.opacity.setVisible(self.mode is OverlayMode.BLEND)
-        self.square.setVisible(self.mode is OverlayMode.CHECKERBOARD)
-        self.limit.setVisible(self.mode is OverlayMode.DIFFERENCE)
-        for widget in (self.legend, self.legend_low, self.legend_high):
-            widget.setVisible(self.mode is OverlayMode.DIFFERENCE)
-        self.rate.setVisible(self.mode is OverlayMode.FLICKER)
-        self._set_limit(self.limit.value())
-        titles = {
-            OverlayMode.SIDE_BY_SIDE: "Follow-up",
-            OverlayMode.BLEND: "Blend: baseline grey, follow-up orange",
-            OverlayMode.CHECKERBOARD: "Checkerboard: baseline and follow-up squares",
-            OverlayMode.DIFFERENCE: "Difference: follow-up − baseline (red: denser now, blue: less dense)",
-            OverlayMode.FLICKER: "Flicker: baseline and follow-up alternate",
-        }
-        self.follow_title.setText(titles[self.mode])
-        if self.mode_choice.currentIndex() != list(OverlayMode).index(self.mode):
-            self.mode_choice.setCurrentIndex(list(OverlayMode).index(self.mode))
+        self.bar.show_mode(self.mode)
+        self.follow_title.setText(FOLLOW_TITLES[self.mode])
 
     def _show_follow_page(self) -> None:
         if self.kind not in self.follow_widgets:
@@ -271,18 +209,6 @@ class CompareWorkspace(QWidget):
             self.follow_stack.setCurrentWidget(self.follow_widgets[self.kind])
         else:
             self.follow_stack.setCurrentWidget(self.overlay)
-
-    def _set_limit(self, value: float) -> None:
-        self.overlay.set_option("difference_limit", value)
-        legend = np.ascontiguousarray(legend_rgb(width=120, height=12))
-        image = QImage(
-            legend.data, legend.shape[1], legend.shape[0], 3 * legend.shape[1], QImage.Format.Format_RGB888
-        )
-        self.legend.setPixmap(QPixmap.fromImage(image.copy()))
-        self.legend_low.setText(f"−{value:g}")
-        self.legend_high.setText(f"+{value:g} grey values")
-        self.legend.setToolTip(f"−{value:g} … 0 … +{value:g} grey values (follow-up − baseline)")
-        self.limit.setToolTip("Grey-value difference shown at full colour")
 
     def refresh(self) -> None:
         """Follow-up opened/closed or the transform changed: notice, panel, markers."""
@@ -332,109 +258,6 @@ class CompareWorkspace(QWidget):
         if mset is not None:
             mset.events.all.connect(self.panel.show_pairs, unique=True)
         self.panel.show_pairs()
-
-    # -- click tools --------------------------------------------------------------------
-    def set_click_mode(self, mode: str | None) -> None:
-        """``"landmark"``, ``"region"``, ``"remeasure"`` or None; the panel's toggles follow."""
-        self.click_mode = mode
-        self._clicks = []
-        p = self.panel
-        for button, name in (
-            (p.landmark_button, "landmark"),
-            (p.region_button, "region"),
-            (p.remeasure_button, "remeasure"),
-        ):
-            if button.isChecked() != (mode == name):
-                button.blockSignals(True)
-                button.setChecked(mode == name)
-                button.blockSignals(False)
-        if mode != "remeasure":
-            self._remeasure_id = None
-        self._apply_tools()
-
-    def _apply_tools(self) -> None:
-        measuring = self.window_.measure.tool is not None
-        for widget in (*self.base_widgets.values(), *self.follow_widgets.values()):
-            # Handles are dragged only while navigating or measuring, not while placing tool points.
-            widget.grab_handles = self.click_mode is None
-        for widget in self.base_widgets.values():
-            if self.click_mode == "region":
-                widget.set_tool("region")
-            elif self.click_mode == "landmark" or (measuring and self.click_mode is None):
-                widget.set_tool("click")
-            else:
-                widget.set_tool(None)
-        follow_click = self.click_mode in ("landmark", "remeasure") or (measuring and self.click_mode is None)
-        for widget in self.follow_widgets.values():
-            widget.set_tool("click" if follow_click else None)
-
-    def _base_click(self, kind: ViewKind, point: NDArray[np.float64]) -> None:
-        if self.click_mode == "landmark":
-            self.controller.add_baseline_landmark(point)
-        elif self.window_.measure.tool is not None:
-            self.window_.measure.click(point, self.window_.state.plane(kind))
-
-    def _follow_click(self, kind: ViewKind, point: NDArray[np.float64]) -> None:
-        c = self.controller
-        if c.followup is None or c.paired is None:
-            return
-        if self.click_mode == "landmark":
-            c.add_followup_landmark(point)
-            return
-        remeasure_id = self._remeasure_id
-        if self.click_mode == "remeasure" and remeasure_id is not None and remeasure_id in c.paired.followup:
-            target = c.paired.followup.get(remeasure_id)
-            self._clicks.append(c.transform.apply(point))
-            if len(self._clicks) < len(target.points):
-                c.message.emit(f"Point {len(self._clicks) + 1} of {len(target.points)} on the follow-up")
-                return
-            c.paired.remeasure(target.id, np.array(self._clicks))
-            c.message.emit(f"{target.label} re-measured on the follow-up")
-            self.set_click_mode(None)
-            return
-        tool = self.window_.measure.tool
-        if tool is not None and tool in TOOL_POINTS and tool.value != "implant_site":
-            self._clicks.append(c.transform.apply(point))
-            if len(self._clicks) >= TOOL_POINTS[tool]:
-                added = c.paired.followup.add(Measurement.create(tool, np.array(self._clicks)))
-                self._clicks = []
-                c.message.emit(f"{added.label} added on the follow-up")
-
-    def _follow_handle_dragged(self, measurement_id: str, index: int, point: NDArray[np.float64]) -> None:
-        """A follow-up measurement's handle dragged in the follow-up view (baseline frame → follow-up)."""
-        c = self.controller
-        if c.paired is not None and measurement_id in c.paired.followup:
-            c.paired.followup.move_handle(measurement_id, index, c.transform.apply(point), merge=True)
-
-    def _follow_handle_released(self) -> None:
-        if self.controller.paired is not None:
-            self.controller.paired.followup.end_drag()
-
-    def _region_dragged(self, kind: ViewKind, a: NDArray[np.float64], b: NDArray[np.float64]) -> None:
-        normal = self.window_.state.normal(kind)
-        half = self.panel.region_depth.value() / 2.0
-        corners = np.array([a - half * normal, a + half * normal, b - half * normal, b + half * normal])
-        self.controller.set_region(corners.min(axis=0), corners.max(axis=0))
-        self.panel.use_region.setEnabled(True)
-        self.panel.use_region.setChecked(True)
-        self.set_click_mode(None)
-
-    def _remeasure_toggled(self, on: bool) -> None:
-        followup_id = self.panel.selected_pair()
-        if on and followup_id is None:
-            self.controller.message.emit("Select a pair in the table first")
-            self.set_click_mode(None)
-            return
-        self.set_click_mode("remeasure" if on else None)
-        self._remeasure_id = followup_id if on else None
-        if on:
-            self.controller.message.emit("Click the measurement's points on the follow-up view")
-
-    def _unpair(self) -> None:
-        c = self.controller
-        followup_id = self.panel.selected_pair()
-        if followup_id is not None and c.paired is not None and followup_id in c.paired.followup:
-            c.paired.followup.remove(followup_id)
 
     # -- actions ------------------------------------------------------------------------
     def map_to_followup(self) -> list[Measurement]:
