@@ -6,11 +6,12 @@ Versioned JSON::
      "series": {"study_instance_uid": ..., "series_instance_uid": ...,
                 "frame_of_reference_uid": ..., "modality": ...},
      "measurements": [...], "view_state": {...},
-     "sections": {"registration": {...}, "dental": {...}, ...}}
+     "sections": {"compare": {...}, "dental": {...}, ...}}
 
 ``sections`` (new in version 2) holds one JSON object per feature, keyed by the feature's
 name; this module only checks that it is an object of objects, each feature reads its own
-(e.g. :class:`cbctviewer.core.registration_record.RegistrationRecord`). Version 1 files
+(the follow-up's :class:`cbctviewer.core.registration_record.RegistrationRecord` inside
+"compare", the arch, canals and implants in "dental"). Version 1 files
 (without sections) still load, with no sections.
 
 One file per series in ``<data dir>/cases/``, named by a hash of StudyInstanceUID and
@@ -95,7 +96,7 @@ class Case:
     identity: SeriesIdentity
     measurements: list[Measurement] = field(default_factory=list)
     view_state: dict[str, Any] = field(default_factory=dict)
-    #: Per-feature JSON-ready objects, keyed by feature name (e.g. "registration", "dental").
+    #: Per-feature JSON-ready objects, keyed by feature name (e.g. "compare", "dental").
     sections: dict[str, Any] = field(default_factory=dict)
 
 
