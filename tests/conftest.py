@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,6 +45,12 @@ def phantom_followup_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("phantom_followup")
     write_sample(out, voxel_size=0.4, followup=True)
     return out
+
+
+@pytest.fixture(scope="session")
+def truth(phantom_dir: Path) -> dict[str, Any]:
+    """The baseline phantom's ground truth (``phantom_truth.json``)."""
+    return json.loads((phantom_dir / "phantom_truth.json").read_text())
 
 
 @pytest.fixture(scope="session", autouse=True)

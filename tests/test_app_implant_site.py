@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,11 +23,6 @@ from cbctviewer.core.view_state import ViewKind
 pytestmark = pytest.mark.gui
 CORONAL, AXIAL = ViewKind.CORONAL, ViewKind.AXIAL
 VOXEL = 0.4
-
-
-@pytest.fixture(scope="module")
-def truth(phantom_dir: Path) -> dict:
-    return json.loads((phantom_dir / "phantom_truth.json").read_text())
 
 
 @pytest.fixture(scope="module")

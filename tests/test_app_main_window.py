@@ -7,7 +7,6 @@ truth (``phantom_truth.json``) projected through each view's geometry.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Iterator
@@ -54,11 +53,6 @@ def canal_tangent(truth: dict, point: np.ndarray) -> np.ndarray:
 
 
 # -- fixtures ---------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def truth(phantom_dir: Path) -> dict:
-    return json.loads((phantom_dir / "phantom_truth.json").read_text())
-
-
 @pytest.fixture(scope="module")
 def window(qapp: QApplication, phantom_dir: Path) -> Iterator[MainWindow]:
     """One window for the module, opened on the phantom through the real scan/load workers."""

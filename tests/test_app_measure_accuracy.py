@@ -12,7 +12,6 @@ a file, written there for the release notes.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Callable, Iterator
@@ -61,11 +60,6 @@ class Pair:
     point_a: np.ndarray
     point_b: np.ndarray
     distance_mm: float
-
-
-@pytest.fixture(scope="module")
-def truth(phantom_dir: Path) -> dict:
-    return json.loads((phantom_dir / "phantom_truth.json").read_text())
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ canal limit are checked against the phantom's truth.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,11 +32,6 @@ from cbctviewer.core.view_state import ViewKind
 pytestmark = pytest.mark.gui
 AXIAL, CORONAL = ViewKind.AXIAL, ViewKind.CORONAL
 VOXEL = 0.4
-
-
-@pytest.fixture(scope="module")
-def truth(phantom_dir: Path) -> dict:
-    return json.loads((phantom_dir / "phantom_truth.json").read_text())
 
 
 @pytest.fixture(scope="module")

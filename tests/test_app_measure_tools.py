@@ -7,7 +7,6 @@ values, and a profile across it must show the bright plateau where the truth put
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,11 +32,6 @@ pytestmark = pytest.mark.gui
 AXIAL = ViewKind.AXIAL
 #: Zoom of the axial view: about 0.05 mm per screen pixel, as a user would zoom to measure.
 ZOOM = 4.0
-
-
-@pytest.fixture(scope="module")
-def truth(phantom_dir: Path) -> dict:
-    return json.loads((phantom_dir / "phantom_truth.json").read_text())
 
 
 @pytest.fixture(scope="module")

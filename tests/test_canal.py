@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,11 +12,6 @@ from cbctviewer.core.canal import CanalPath, polyline_nearest
 
 VOXEL = 0.4  # phantom voxel size (mm)
 PIXEL = 0.4  # screen pixel size of the simulated clicks (mm)
-
-
-@pytest.fixture(scope="module")
-def truth(phantom_dir: Path) -> dict[str, Any]:
-    return json.loads((phantom_dir / "phantom_truth.json").read_text())
 
 
 def traced(
