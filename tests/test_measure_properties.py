@@ -95,8 +95,10 @@ def pixels(count: int) -> st.SearchStrategy[np.ndarray]:
 
 
 def assert_close(actual: object, expected: object, tolerance: float = EXACT) -> None:
+    """Equal to ``tolerance`` relative to the magnitude (absolute below 1): float64 exactness."""
     a, e = np.asarray(actual, dtype=float), np.asarray(expected, dtype=float)
-    assert np.max(np.abs(a - e), initial=0.0) <= tolerance, (a, e)
+    scale = max(1.0, float(np.max(np.abs(e), initial=0.0)))
+    assert np.max(np.abs(a - e), initial=0.0) <= tolerance * scale, (a, e)
 
 
 # ----------------------------------------------------------------------------- round trips
