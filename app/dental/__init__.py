@@ -32,6 +32,8 @@ def install(window: MainWindow) -> DentalWorkspace:
     workspace.hint_message.connect(lambda text: window.status.show_message(text, 5000))
     window.measure.tool_changed.connect(workspace.measure_tool_changed)
     window.measure.set_changed.connect(lambda _: _watch_measurements(window, workspace))
+    window.measure.pending_changed.connect(workspace.repaint_overlays)  # the rubber band
+    window.measure.selection_changed.connect(lambda _: workspace.repaint_overlays())
     _build_menu(window, workspace)
     _connect_case_file(window, workspace)
     _connect_views(window, workspace)

@@ -3,8 +3,9 @@
 With the arch tool on, a left click adds a control point (at the end of the curve it is
 nearest to, or between two control points when it lands on the curve), a left drag on a
 control point moves it and a right click removes it. Without a dental tool a click on the
-curve moves the linked position (the current cross-section). The wheel moves the axial
-plane up and down, Ctrl+wheel zooms.
+curve moves the linked position (the current cross-section). Otherwise a canal's control
+points can be dragged (in the axial plane, their height kept) and right-clicked away. The
+wheel moves the axial plane up and down, Ctrl+wheel zooms.
 
 The image is re-sliced from the volume with :class:`~cbctviewer.rendering.reslice.SliceResampler`
 on the scan-aligned axial plane (screen right = patient left, screen up = anterior, as in
@@ -19,18 +20,26 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
-from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen, QWheelEvent
+from PySide6.QtCore import QEvent, QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPen, QWheelEvent
 from PySide6.QtWidgets import QWidget
 
 from cbctviewer.core.arch import ArchCurve
 from cbctviewer.core.geometry import Plane, SliceGeometry, scan_aligned_axes
+from cbctviewer.core.measure_crossing import measurement_crossing
 from cbctviewer.core.view_state import SlabMode
 from cbctviewer.rendering.reslice import SliceResampler
 from cbctviewer.rendering.vtk_image import VolumeImage
 
+from .handles import Handle, HandleEditing
 from .image_view import CalibratedImageView
-from .overlay_paint import CANAL_COLOURS, paint_outlines, polyline_path
+from .overlay_paint import (
+    CANAL_COLOURS,
+    paint_outlines,
+    paint_plane_measurements,
+    paint_rubber_band,
+    polyline_path,
+)
 
 if TYPE_CHECKING:
     from .workspace import DentalWorkspace
@@ -66,7 +75,7 @@ def axial_geometry(source: VolumeImage, height_mm: float) -> SliceGeometry:
     return SliceGeometry(plane, pixel, max(1, round(extent_x / pixel)), max(1, round(extent_y / pixel)))
 
 
-class ArchAxialView(CalibratedImageView):
+class ArchAxialView(HandleEditing, CalibratedImageView):
     """Axial slab with the arch, its control points, cross-section ticks and the position marker."""
 
     #: The arch was dragged (True while dragging, False on release).
@@ -163,6 +172,9 @@ class ArchAxialView(CalibratedImageView):
         if point is None:
             return
         button = event.button()
+        if self.ws.dental_tool != "arch" and self.press_handle(event):
+            event.accept()
+            return
         if self.ws.dental_tool == "arch":
             try:
                 self._arch_press(point, event)
@@ -170,7 +182,7 @@ class ArchAxialView(CalibratedImageView):
                 self.hint_message.emit(f"That point does not make an arch: {exc}")
         elif button == Qt.MouseButton.LeftButton:
             plane = self.geometry_.plane if self.geometry_ is not None else None
-            if not self.ws.route_click(point, plane, "axial"):
+            if not self.ws.route_click(point, plane, "axial", source=self):
                 self._navigating = True
                 self.ws.move_position_to(point)
         event.accept()
@@ -216,7 +228,9 @@ class ArchAxialView(CalibratedImageView):
         if point is None:
             return
         arch = self.ws.dental.arch
-        if self._drag_index is not None and arch is not None:
+        if self.dragging:
+            self.move_handle(event)
+        elif self._drag_index is not None and arch is not None:
             with contextlib.suppress(ValueError):  # dragged onto the other end of a 2-point arch
                 self.ws.set_arch(arch.moved(self._drag_index, point), preview=True)
         elif self._navigating:
@@ -224,8 +238,11 @@ class ArchAxialView(CalibratedImageView):
         elif self.ws.dental_tool == "arch":
             on_handle = self._nearest_handle(event.position()) is not None
             self.setCursor(Qt.CursorShape.OpenHandCursor if on_handle else Qt.CursorShape.CrossCursor)
+        else:
+            self.move_handle(event)  # not dragging: the cursor shows what is grabbable
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        self.release_handle()
         if self._drag_index is not None:
             self._drag_index = None
             self.arch_dragging.emit(False)
@@ -240,6 +257,52 @@ class ArchAxialView(CalibratedImageView):
         fast = 10 if event.modifiers() & Qt.KeyboardModifier.ShiftModifier else 1
         self.ws.set_axial_height(self.height_mm + notches * step * fast)
 
+    # -- canal handles ------------------------------------------------------------------
+    def measure_tolerance_mm(self) -> float:
+        """How near the axial plane a measurement must lie to be drawn (and grabbed) here."""
+        return max(self.slab_mm / 2, 1.0)
+
+    def collect_handles(self) -> list[Handle]:
+        if self.geometry_ is None:
+            return []
+        handles = []
+        mset = self.ws.main.measure.measurements
+        plane, tolerance = self.geometry_.plane, self.measure_tolerance_mm()
+        for m in mset if mset is not None else ():
+            if measurement_crossing(m, plane, tolerance=tolerance).in_plane:
+                handles += [
+                    Handle("measure", m.id, i, self.widget_point(p), p) for i, p in enumerate(m.array)
+                ]
+        for side, canal in self.ws.dental.canals.items():
+            points = np.asarray(canal.points, dtype=float)
+            for i, (p, w) in enumerate(zip(points, self.widget_points(points), strict=True)):
+                handles.append(Handle("canal", side, i, w, p))
+        return handles
+
+    def hover_point(self, position: QPointF) -> NDArray[np.float64] | None:
+        return self.patient_at(position)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if not self.finish_drawing():
+            super().mouseDoubleClickEvent(event)
+        event.accept()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if not self.editing_key(event):
+            super().keyPressEvent(event)
+
+    def event(self, event: QEvent) -> bool:
+        if self.takes_escape(event):
+            event.accept()
+            return True
+        return super().event(event)
+
+    def drag_target(self, handle: Handle, press: QPointF, now: QPointF) -> NDArray[np.float64] | None:
+        pressed, moved = self.patient_at(press), self.patient_at(now)
+        if pressed is None or moved is None:
+            return None
+        return np.asarray(handle.point, dtype=float) + (moved - pressed)  # in the axial plane
+
     # -- overlays -------------------------------------------------------------------------
     def paint_overlay(self, painter: QPainter) -> None:
         if self.geometry_ is None:
@@ -252,6 +315,10 @@ class ArchAxialView(CalibratedImageView):
                 self.ws.outlines_on(self.geometry_.plane, tolerance_mm=max(self.slab_mm / 2, 1.0)),
                 self._plane_to_widget,
             )
+        mset = self.ws.main.measure.measurements
+        if mset is not None:  # under the arch and the canals, which stay visible
+            plane, tolerance = self.geometry_.plane, self.measure_tolerance_mm()
+            paint_plane_measurements(painter, mset, plane, self._plane_to_widget, tolerance=tolerance)
         if arch is not None:
             painter.setPen(QPen(CURVE_COLOUR, 2.0))
             painter.drawPath(polyline_path(self.widget_points(arch.frames(0.5).points)))
@@ -267,6 +334,8 @@ class ArchAxialView(CalibratedImageView):
             painter.setBrush(HANDLE_COLOUR)
             painter.drawEllipse(self.widget_point(self.pending), 5.0, 5.0)
             painter.setBrush(Qt.BrushStyle.NoBrush)
+        if self.drawing_here():
+            paint_rubber_band(painter, self.widget_points(self.ws.main.measure.rubber_band()))
         self.paint_scale_bar(painter)
         painter.setPen(QColor(220, 220, 220))
         painter.drawText(QPointF(8, 16), f"Axial  z {self.height_mm:.1f} mm  MIP {self.slab_mm:g} mm")

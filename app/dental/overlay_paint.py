@@ -7,17 +7,26 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from PySide6.QtCore import QPointF
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPainterPath, QPen
 
 from cbctviewer.core.geometry import Plane
 from cbctviewer.core.measure_crossing import measurement_crossing
-from cbctviewer.core.measurements import Measurement
+from cbctviewer.core.measure_text import value_text
+from cbctviewer.core.measurements import Measurement, MeasurementKind
 
 #: Colour of each canal side (as the outlines of :mod:`cbctviewer.core.dental_outlines`).
 CANAL_COLOURS = {"left": QColor("#ffd21f"), "right": QColor("#ffd21f")}
 IMPLANT_COLOUR = QColor("#3fd0ff")
 MEASURE_COLOUR = QColor(40, 200, 255)
+
+#: Kinds whose value is shown next to their label (cheap: no grey values needed).
+_VALUE_KINDS = (
+    MeasurementKind.DISTANCE,
+    MeasurementKind.POLYLINE,
+    MeasurementKind.ANGLE,
+    MeasurementKind.PROFILE,
+)
 
 PlaneToWidget = Callable[[NDArray[np.float64]], list[QPointF]]
 
@@ -33,6 +42,26 @@ def polyline_path(points: Sequence[QPointF], *, closed: bool = False) -> QPainte
     if closed:
         path.closeSubpath()
     return path
+
+
+def measure_label(m: Measurement) -> str:
+    """The text drawn beside a measurement: its label, with its length or angle."""
+    if m.kind in _VALUE_KINDS:
+        return f"{m.label}  {value_text(m)}".strip()
+    return m.label
+
+
+def draw_label(painter: QPainter, anchor: QPointF, text: str, *, colour: QColor = MEASURE_COLOUR) -> None:
+    """``text`` above-right of ``anchor`` on a dark backing, kept inside the painted widget."""
+    metrics = QFontMetricsF(painter.font())
+    box = metrics.boundingRect(text).adjusted(-2, -1, 2, 1)
+    bounds = QRectF(painter.viewport())
+    x = min(anchor.x() + 6, bounds.right() - box.width() - 2)
+    y = max(anchor.y() - 6, bounds.top() + box.height())
+    rect = box.translated(max(x, bounds.left() + 2), y)
+    painter.fillRect(rect, QColor(0, 0, 0, 150))
+    painter.setPen(colour)
+    painter.drawText(QPointF(rect.left() + 2, y), text)
 
 
 def outline_colour(outline: Any) -> QColor:
@@ -76,10 +105,22 @@ def paint_plane_measurements(
         if crossing.in_plane:
             widget = to_widget(crossing.uv)
             painter.drawPath(polyline_path(widget))
-            for p in widget:
+            for p in widget if len(widget) <= 8 else (widget[0], widget[-1]):  # a surface path: its ends
                 painter.drawEllipse(p, 3.0, 3.0)
             if m.label and widget:
-                painter.drawText(widget[-1] + QPointF(6, -6), m.label)
+                draw_label(painter, widget[-1], measure_label(m))
+                painter.setPen(QPen(MEASURE_COLOUR, 2.0))
         elif len(crossing.crossings):
             for p in to_widget(crossing.crossings):
                 painter.drawEllipse(p, 4.0, 4.0)
+
+
+def paint_rubber_band(painter: QPainter, points: Sequence[QPointF]) -> None:
+    """A measurement being drawn: its clicks so far and the line to the cursor, dashed."""
+    if not points:
+        return
+    painter.setPen(QPen(MEASURE_COLOUR, 1.5, Qt.PenStyle.DashLine))
+    painter.drawPath(polyline_path(points))
+    painter.setPen(QPen(MEASURE_COLOUR, 2.0))
+    for p in points:
+        painter.drawEllipse(p, 3.0, 3.0)

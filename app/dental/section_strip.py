@@ -6,6 +6,9 @@ centred on the curve plane plus the panoramic's centre height. The current secti
 linked position) sits in the middle and is framed in green; the wheel steps the strip by
 the interval; clicks route to the measuring tool (the implant-site tool measures down the
 section), the canal trace or the implant placement, or else make that section current.
+Measurement handles, canal points and implant ends lying in a section can be dragged in
+its plane (the shoulder moves the implant, the apex turns its axis); a right click
+deletes a canal point (:class:`~.handles.HandleEditing`).
 """
 
 from __future__ import annotations
@@ -15,17 +18,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
-from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen, QResizeEvent, QWheelEvent
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPen, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 from cbctviewer.core.geometry import Plane, SliceGeometry
-from cbctviewer.core.measure_crossing import crossing_tolerance
+from cbctviewer.core.measure_crossing import crossing_tolerance, measurement_crossing
 from cbctviewer.rendering.reslice import SliceResampler
 from cbctviewer.rendering.vtk_image import VolumeImage
 
+from .handles import Handle, HandleEditing
 from .image_view import CalibratedImageView
-from .overlay_paint import paint_outlines, paint_plane_measurements
+from .overlay_paint import paint_outlines, paint_plane_measurements, paint_rubber_band
 
 if TYPE_CHECKING:
     from .workspace import DentalWorkspace
@@ -33,7 +37,7 @@ if TYPE_CHECKING:
 CURRENT_COLOUR = QColor(60, 255, 120)
 
 
-class SectionView(CalibratedImageView):
+class SectionView(HandleEditing, CalibratedImageView):
     """One cross-section at arc position :attr:`s_mm`."""
 
     def __init__(self, workspace: DentalWorkspace, index: int, parent: QWidget | None = None) -> None:
@@ -75,25 +79,87 @@ class SectionView(CalibratedImageView):
         pixels = self.geometry_.plane_to_pixel(uv)
         return [self.image_to_widget(float(r), float(c)) for r, c in np.atleast_2d(pixels)]
 
+    def tolerance_mm(self) -> float:
+        """How near the section's plane something must lie to be drawn (and grabbed) in it."""
+        return max(crossing_tolerance(slice_step_mm=self.ws.dental.cross_section_interval_mm), 0.5)
+
     # -- mouse ----------------------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         self.setFocus(Qt.FocusReason.MouseFocusReason)
+        if self.geometry_ is not None and self.press_handle(event):
+            event.accept()
+            return
         point = self.patient_at(event.position())
         if point is None or self.geometry_ is None or event.button() != Qt.MouseButton.LeftButton:
             return
-        if not self.ws.route_click(point, self.geometry_.plane, "section"):
+        if not self.ws.route_click(point, self.geometry_.plane, "section", source=self):
             self.ws.set_position(self.s_mm)
         event.accept()
 
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        self.move_handle(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        self.release_handle()
+        event.accept()
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if not self.finish_drawing():
+            super().mouseDoubleClickEvent(event)
+        event.accept()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if not self.editing_key(event):
+            super().keyPressEvent(event)
+
+    def event(self, event: QEvent) -> bool:
+        if self.takes_escape(event):
+            event.accept()
+            return True
+        return super().event(event)
+
     def wheel_notches(self, notches: float, event: QWheelEvent) -> None:
         self.ws.step_position(notches)
+
+    # -- handles --------------------------------------------------------------------------
+    def collect_handles(self) -> list[Handle]:
+        if self.geometry_ is None:
+            return []
+        plane, tolerance = self.geometry_.plane, self.tolerance_mm()
+        handles: list[Handle] = []
+
+        def near(points: NDArray[np.float64], limit: float) -> NDArray[np.bool_]:
+            return np.asarray(np.abs(plane.to_plane(points)[:, 2]) <= limit)
+
+        mset = self.ws.main.measure.measurements
+        for m in mset if mset is not None else ():
+            if measurement_crossing(m, plane, tolerance=tolerance).in_plane:
+                handles += [Handle("measure", m.id, i, self.widget_of(p), p) for i, p in enumerate(m.array)]
+        for side, canal in self.ws.dental.canals.items():
+            points = np.asarray(canal.points, dtype=float)
+            for i in np.flatnonzero(near(points, tolerance)):
+                handles.append(Handle("canal", side, int(i), self.widget_of(points[i]), points[i]))
+        for implant in self.ws.dental.implants.values():
+            ends = implant.axis_points()
+            for i in np.flatnonzero(near(ends, max(tolerance, implant.radius_mm))):
+                handles.append(Handle("implant", implant.id, int(i), self.widget_of(ends[i]), ends[i]))
+        return handles
+
+    def drag_target(self, handle: Handle, press: QPointF, now: QPointF) -> NDArray[np.float64] | None:
+        pressed, moved = self.patient_at(press), self.patient_at(now)
+        if pressed is None or moved is None:
+            return None
+        return np.asarray(handle.point, dtype=float) + (moved - pressed)  # in-plane: depth kept
+
+    def hover_point(self, position: QPointF) -> NDArray[np.float64] | None:
+        return self.patient_at(position)
 
     # -- overlays -------------------------------------------------------------------------
     def paint_overlay(self, painter: QPainter) -> None:
         if self.geometry_ is None:
             return
         plane = self.geometry_.plane
-        tolerance = max(crossing_tolerance(slice_step_mm=self.ws.dental.cross_section_interval_mm), 0.5)
+        tolerance = self.tolerance_mm()
         paint_outlines(painter, self.ws.outlines_on(plane, tolerance_mm=tolerance), self._plane_to_widget)
         mset = self.ws.main.measure.measurements
         if mset is not None:
@@ -105,6 +171,9 @@ class SectionView(CalibratedImageView):
             centre = self.widget_of(point)
             painter.drawLine(centre - QPointF(6, 0), centre + QPointF(6, 0))
             painter.drawLine(centre - QPointF(0, 6), centre + QPointF(0, 6))
+        if self.drawing_here():
+            band = self.ws.main.measure.rubber_band()
+            paint_rubber_band(painter, [self.widget_of(p) for p in band])
         self.paint_scale_bar(painter)
         painter.setPen(CURRENT_COLOUR if self.current else QColor(220, 220, 220))
         painter.drawText(QPointF(6, 14), f"{self.s_mm:.1f} mm")

@@ -31,6 +31,8 @@ from cbctviewer.rendering.vtk_image import VolumeImage
 
 from .arch_view import ArchAxialView
 from .controls import DentalControls
+from .fit import fitted_spec
+from .handles import canal_insert_index
 from .panoramic_runner import PanoramicRunner
 from .panoramic_view import PanoramicView
 from .section_strip import SectionStrip
@@ -131,6 +133,7 @@ class DentalWorkspace(QWidget):
         self.viewer.events.volume.connect(self._volume_changed)
         self.viewer.events.window_level.connect(self._window_changed)
         self._preview = False
+        self._had_arch = self._restoring = False
         self._volume_changed(self.viewer.volume)
 
     @property
@@ -236,23 +239,32 @@ class DentalWorkspace(QWidget):
 
     def measure_tool_changed(self, tool: object) -> None:
         """A measuring tool was chosen: the dental tool steps back."""
+        self.panoramic_view.drop_clicks()
         if tool is not None and self.dental_tool is not None:
             self.dental_tool = None
             self.tool_actions["navigate"].setChecked(True)
             self._sync_panels()
 
     # -- routing --------------------------------------------------------------------------
-    def route_click(self, point: ArrayLike, plane: Plane | None, view: str) -> bool:
-        """Send a click to the active tool; False when no tool took it (the view navigates)."""
+    def route_click(self, point: ArrayLike, plane: Plane | None, view: str, *, source: object = None) -> bool:
+        """Send a click to the active tool; False when no tool took it (the view navigates).
+
+        ``source`` is the clicked widget: a measurement started there shows its rubber band
+        there. A canal click goes where it lengthens the trace least (see
+        :func:`~.handles.canal_insert_index`): beyond an end, or between two points.
+        """
         p = np.asarray(point, dtype=float).reshape(3)
         measure = self.main.measure
         if measure.tool is not None:
             if plane is not None:
-                measure.click(p, plane)
+                measure.click(p, plane, view=source)
             return True
         tool = self.dental_tool
         if tool in ("canal_left", "canal_right"):
-            self.dental.add_canal_point(tool.removeprefix("canal_"), p)
+            side = tool.removeprefix("canal_")
+            canal = self.dental.canals.get(side)
+            index = canal_insert_index(canal.points, p) if canal is not None else None
+            self.dental.add_canal_point(side, p, index=index)
             return True
         if tool == "implant":
             if view != "section" or plane is None:
@@ -353,6 +365,10 @@ class DentalWorkspace(QWidget):
         self.proposal_finished.emit(curve, message)
 
     def _arch_changed(self, curve: ArchCurve | None) -> None:
+        first, self._had_arch = not self._had_arch, curve is not None
+        volume = self.viewer.volume
+        if curve is not None and first and not self._restoring and volume is not None:
+            self.dental.panoramic = fitted_spec(self.dental.panoramic, volume, curve)
         if curve is None:
             self.runner.cancel()
             self.panoramic_image = None
@@ -426,7 +442,11 @@ class DentalWorkspace(QWidget):
 
     def restore(self, data: dict[str, Any] | None) -> None:
         """Restore a saved dental section (arch, canals, implants, settings)."""
-        self.dental.restore(data)
+        self._restoring = True
+        try:
+            self.dental.restore(data)
+        finally:
+            self._restoring = False
         arch = self.dental.arch
         if arch is not None:
             self.set_axial_height(arch.plane_height)
