@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from app_support import grab, open_phantom, phantom_window, wait_until
-from PIL import Image
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication
+from shots import save_shot
 
 from cbctviewer.app.compare.saving import CompareRecord
 from cbctviewer.app.main_window import MainWindow
@@ -29,7 +29,6 @@ from cbctviewer.core.volume import SeriesIdentity
 from cbctviewer.core.window_level import WindowLevel
 from cbctviewer.io.case_file import case_path
 
-SHOTS = Path("/tmp/compare-ui")
 #: Shows only titanium (stored clipped at 3095) as white; enamel (2700) stays black.
 IMPLANT_WINDOW = WindowLevel(2975.0, 150.0)
 
@@ -70,8 +69,7 @@ def _settle(win: MainWindow) -> None:
 
 
 def _shot(win: MainWindow, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(grab(win)).save(SHOTS / f"{name}.png")
+    save_shot(grab(win), name)
 
 
 def _panes(win: MainWindow) -> tuple[np.ndarray, np.ndarray]:

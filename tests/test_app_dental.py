@@ -19,8 +19,9 @@ pytest.importorskip("PySide6.QtWidgets")
 
 from app_support import grab, open_phantom, phantom_window, wait_until
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, QTimer
-from PySide6.QtGui import QImage, QMouseEvent, QWheelEvent
+from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication, QWidget
+from shots import save_shot
 
 from cbctviewer.app.dental.section_strip import SectionView
 from cbctviewer.app.dental.workspace import DentalWorkspace
@@ -28,7 +29,6 @@ from cbctviewer.app.main_window import MainWindow
 from cbctviewer.core.measurements import MeasurementKind, site_values
 
 pytestmark = pytest.mark.gui
-SHOTS = Path("/tmp/dental-ui")
 
 
 @pytest.fixture(scope="module")
@@ -106,9 +106,7 @@ def current_section_at(ws: DentalWorkspace, s_mm: float) -> SectionView:
 
 def shot(widget: QWidget, name: str) -> np.ndarray:
     pixels = grab(widget)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    h, w, _ = pixels.shape
-    QImage(pixels.data, w, h, 3 * w, QImage.Format.Format_RGB888).save(str(SHOTS / name))
+    save_shot(pixels, name)
     return pixels
 
 

@@ -13,6 +13,7 @@ pytest.importorskip("PySide6.QtWidgets")
 
 from app_support import grab, wait_until
 from PySide6.QtWidgets import QApplication, QWidget
+from shots import save_shot
 
 from cbctviewer.app.dental.canal_panel import CanalPanel
 from cbctviewer.app.dental.implant_panel import WARNING_COLOUR, ImplantPanel
@@ -21,7 +22,6 @@ from cbctviewer.core.geometry import Plane
 from cbctviewer.core.virtual_implant import VirtualImplant
 
 pytestmark = pytest.mark.gui
-OUT = Path("/tmp/dental-models")
 CROSS = Plane.from_axes((0.0, 0.0, 0.0), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))  # buccal = +x, up = +z
 
 
@@ -32,10 +32,7 @@ def show(widget: QWidget, name: str) -> np.ndarray:
     for _ in range(5):
         QApplication.processEvents()
     frame = grab(widget)
-    from PIL import Image
-
-    OUT.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(frame).save(OUT / name)
+    save_shot(frame, name)
     return frame
 
 

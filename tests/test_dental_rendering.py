@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from shots import save_shot
 from test_canal import traced
 
 from cbctviewer.core.dental_outlines import COLOURS
@@ -21,7 +22,6 @@ from cbctviewer.rendering.dental_overlay import hex_colour
 from cbctviewer.rendering.slice_view import SliceView
 from cbctviewer.rendering.volume_render import VolumeView
 
-OUT = Path("/tmp/dental-models")
 VIEWPORT = (240, 240)
 
 
@@ -60,10 +60,7 @@ def hits_near(mask: np.ndarray, row: float, col: float, *, radius: int = 2) -> i
 
 
 def save(name: str, frame: np.ndarray) -> None:
-    from PIL import Image
-
-    OUT.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(frame).save(OUT / name)
+    save_shot(frame, name)
 
 
 def test_canal_band_in_the_axial_plane_of_the_canal(scene: Any) -> None:
