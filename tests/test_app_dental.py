@@ -360,8 +360,6 @@ def test_propose_arch_gives_a_curve_near_the_truth(ws: DentalWorkspace, truth: d
 def test_saving_and_reopening_restores_the_arch_canal_and_implant(
     window: MainWindow, ws: DentalWorkspace, phantom_dir: Path
 ) -> None:
-    if not hasattr(window.measure, "register_section"):
-        pytest.skip("the case file has no sections yet")
     arch, canal, implants = ws.dental.arch, ws.dental.canals["left"], ws.dental.implants
     assert implants
     window.close_case()

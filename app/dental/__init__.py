@@ -9,19 +9,18 @@ four standard views.
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QAction, QKeySequence
 
+from cbctviewer.rendering.dental_3d import dental_scene_objects
+
 from .workspace import DentalWorkspace
 
 if TYPE_CHECKING:
     from cbctviewer.app.main_window import MainWindow
-
-log = logging.getLogger(__name__)
 
 
 def install(window: MainWindow) -> DentalWorkspace:
@@ -80,7 +79,7 @@ def _build_menu(window: MainWindow, workspace: DentalWorkspace) -> None:
     redo.setShortcut(QKeySequence("Ctrl+Alt+Y"))
     redo.triggered.connect(workspace.dental.redo)
     window.addActions([toggle, undo, redo])  # their keys work whichever page has the focus
-    workspace.toggle_action = toggle  # type: ignore[attr-defined]
+    workspace.toggle_action = toggle
     toolbar = window.addToolBar("Dental")
     toolbar.setObjectName("dental_toolbar")
     toolbar.addAction(toggle)
@@ -90,12 +89,8 @@ def _build_menu(window: MainWindow, workspace: DentalWorkspace) -> None:
 
 
 def _connect_case_file(window: MainWindow, workspace: DentalWorkspace) -> None:
-    """Save the dental data in the case file (when the measuring controller supports sections)."""
+    """Keep the dental data in the case file's ``"dental"`` section, saved soon after each edit."""
     measure = window.measure
-    if not hasattr(measure, "register_section"):
-        log.info("case file sections not available: dental data is not saved")
-        window.state.events.volume.connect(lambda _: workspace.restore(None))
-        return
 
     def dump() -> dict[str, Any] | None:
         state = workspace.dental
@@ -113,36 +108,29 @@ def _connect_case_file(window: MainWindow, workspace: DentalWorkspace) -> None:
     measure.register_section("dental", dump, restore)
     # A closed series: forget its dental data (after the controller saved it).
     measure.set_changed.connect(lambda mset: workspace.restore(None) if mset is None else None)
-    save_soon = measure.request_save if hasattr(measure, "request_save") else measure.save
     events = workspace.dental.events
     for signal in (events.arch, events.canals, events.implants, events.panoramic, events.cross_sections):
-        signal.connect(lambda *_: save_soon() if measure.measurements is not None else None)
+        signal.connect(lambda *_: measure.request_save())  # a no-op while no series is open
 
 
 def _connect_views(window: MainWindow, workspace: DentalWorkspace) -> None:
     """The traced canal limits the implant-site tool; canals and implants show in the four views."""
     dental = workspace.dental
-    if hasattr(window.measure, "canal_provider"):
 
-        def canal_near(point: Any) -> Any:
-            canal = dental.nearest_canal(np.asarray(point, dtype=float))
-            return canal.to_site_canal() if canal is not None and len(canal.points) >= 2 else None
+    def canal_near(point: Any) -> Any:
+        canal = dental.nearest_canal(np.asarray(point, dtype=float))
+        return canal.to_site_canal() if canal is not None and len(canal.points) >= 2 else None
 
-        window.measure.canal_provider = canal_near
+    window.measure.canal_provider = canal_near
     for view in window.grid.slice_views.values():
-        if hasattr(view, "set_dental"):
-            view.set_dental(dental)
+        view.set_dental(dental)
     renderer = window.grid.renderer
-    if hasattr(renderer, "set_dental"):
-        renderer.set_dental(dental)
-    elif hasattr(renderer, "set_scene_objects"):
-        from cbctviewer.rendering.dental_3d import dental_scene_objects
 
-        def show_in_3d(*_: object) -> None:
-            renderer.set_scene_objects(dental_scene_objects(dental))
+    def show_in_3d(*_: object) -> None:
+        renderer.set_scene_objects(dental_scene_objects(dental))
 
-        dental.events.canals.connect(show_in_3d)
-        dental.events.implants.connect(show_in_3d)
+    dental.events.canals.connect(show_in_3d)
+    dental.events.implants.connect(show_in_3d)
 
 
 def _watch_measurements(window: MainWindow, workspace: DentalWorkspace) -> None:

@@ -35,6 +35,8 @@ from .handles import Handle, HandleEditing
 from .image_view import CalibratedImageView
 from .overlay_paint import (
     CANAL_COLOURS,
+    MARKER_COLOUR,
+    TICK_COLOUR,
     paint_outlines,
     paint_plane_measurements,
     paint_rubber_band,
@@ -48,8 +50,6 @@ if TYPE_CHECKING:
 GRAB_PX = 9.0
 CURVE_COLOUR = QColor(255, 140, 40)
 HANDLE_COLOUR = QColor(255, 100, 20)
-TICK_COLOUR = QColor(90, 200, 255)
-MARKER_COLOUR = QColor(60, 255, 120)
 
 
 def axial_geometry(source: VolumeImage, height_mm: float) -> SliceGeometry:
@@ -309,12 +309,11 @@ class ArchAxialView(HandleEditing, CalibratedImageView):
             return
         dental = self.ws.dental
         arch = dental.arch
-        if self.geometry_ is not None:
-            paint_outlines(
-                painter,
-                self.ws.outlines_on(self.geometry_.plane, tolerance_mm=max(self.slab_mm / 2, 1.0)),
-                self._plane_to_widget,
-            )
+        paint_outlines(
+            painter,
+            self.ws.outlines_on(self.geometry_.plane, tolerance_mm=self.measure_tolerance_mm()),
+            self._plane_to_widget,
+        )
         mset = self.ws.main.measure.measurements
         if mset is not None:  # under the arch and the canals, which stay visible
             plane, tolerance = self.geometry_.plane, self.measure_tolerance_mm()

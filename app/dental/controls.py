@@ -30,9 +30,6 @@ from PySide6.QtWidgets import (
 if TYPE_CHECKING:
     from .workspace import DentalWorkspace
 
-#: Implant sizes offered when the implant panel is not available: (diameter, length) mm.
-FALLBACK_SIZES = ((3.5, 10.0), (4.0, 10.0), (4.1, 12.0), (4.8, 10.0))
-
 
 def _spin(
     low: float, high: float, value: float, *, step: float = 1.0, decimals: int = 1, suffix: str = " mm"
@@ -77,13 +74,6 @@ class DentalControls(QWidget):
         arch_row.addWidget(self.propose)
         arch_row.addWidget(self.clear)
         grid.addLayout(arch_row)
-        self.implant_size = QComboBox()
-        for d, length in FALLBACK_SIZES:
-            self.implant_size.addItem(f"Ø {d:g} × {length:g} mm", (d, length))
-        self.implant_size.setCurrentIndex(1)
-        self._implant_form = QFormLayout()
-        self._implant_form.addRow("Implant", self.implant_size)
-        grid.addLayout(self._implant_form)
         column.addWidget(tools)
 
         axial = QGroupBox("Axial")
@@ -140,15 +130,6 @@ class DentalControls(QWidget):
         self.panels = QVBoxLayout()
         column.addLayout(self.panels)
         column.addStretch(1)
-
-    def implant_row_visible(self, visible: bool) -> None:
-        """Show the fallback implant size list (hidden when the implant panel is there)."""
-        self._implant_form.setRowVisible(0, visible)
-
-    def implant_size_mm(self) -> tuple[float, float]:
-        """(diameter, length) chosen for the next implant."""
-        d, length = self.implant_size.currentData()
-        return float(d), float(length)
 
     def _spec_edited(self) -> None:
         spec = self.ws.dental.panoramic

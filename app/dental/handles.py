@@ -46,8 +46,9 @@ class Handle:
     """A grabbable point drawn in a view.
 
     ``kind`` is ``"measure"`` (``key`` the measurement id, ``index`` its handle),
-    ``"canal"`` (``key`` the side, ``index`` the control point) or ``"implant"``
-    (``key`` the implant id, ``index`` 0 = shoulder, 1 = apex).
+    ``"surface"`` (a drawn vertex of a polyline or angle on the panoramic: ``key`` the
+    measurement id, ``index`` the vertex), ``"canal"`` (``key`` the side, ``index`` the
+    control point) or ``"implant"`` (``key`` the implant id, ``index`` 0 = shoulder, 1 = apex).
     """
 
     kind: str

@@ -146,11 +146,6 @@ class ImplantPanel(QGroupBox):
             signal.disconnect(self._show)
 
     # ---------------------------------------------------------------- edits
-    def choose_size(self, diameter_mm: float, length_mm: float) -> None:
-        """Set the size of the next implant (the list shows it, or "Custom size")."""
-        self.diameter.setValue(diameter_mm)
-        self.length.setValue(length_mm)
-
     def _preset_chosen(self, index: int) -> None:
         i = int(self.preset.itemData(index))
         if i >= 0:

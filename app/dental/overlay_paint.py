@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPainterPath, QPen
 
+from cbctviewer.core.dental_outlines import COLOURS, Outline
 from cbctviewer.core.geometry import Plane
 from cbctviewer.core.measure_crossing import measurement_crossing
 from cbctviewer.core.measure_text import value_text
 from cbctviewer.core.measurements import Measurement, MeasurementKind
 
-#: Colour of each canal side (as the outlines of :mod:`cbctviewer.core.dental_outlines`).
-CANAL_COLOURS = {"left": QColor("#ffd21f"), "right": QColor("#ffd21f")}
-IMPLANT_COLOUR = QColor("#3fd0ff")
+#: Colour of each canal side and of implants (those of the outlines in the four views).
+CANAL_COLOURS = {side: QColor(COLOURS["canal"]) for side in ("left", "right")}
+IMPLANT_COLOUR = QColor(COLOURS["implant"])
 MEASURE_COLOUR = QColor(40, 200, 255)
+#: The linked position (panoramic line, axial tick and dot, framed section) and the other sections' ticks.
+MARKER_COLOUR = QColor(60, 255, 120)
+TICK_COLOUR = QColor(90, 200, 255)
 
 #: Kinds whose value is shown next to their label (cheap: no grey values needed).
 _VALUE_KINDS = (
@@ -64,30 +67,18 @@ def draw_label(painter: QPainter, anchor: QPointF, text: str, *, colour: QColor 
     painter.drawText(QPointF(rect.left() + 2, y), text)
 
 
-def outline_colour(outline: Any) -> QColor:
-    """The colour of a dental outline (its colour name, else by kind and side)."""
-    name = str(getattr(outline, "colour", "") or getattr(outline, "color", ""))
-    if name and QColor.isValidColorName(name):
-        return QColor(name)
-    kind = str(getattr(outline, "kind", ""))
-    if "implant" in kind:
-        return IMPLANT_COLOUR
-    side = "left" if "left" in kind else "right"
-    return CANAL_COLOURS[side]
-
-
-def paint_outlines(painter: QPainter, outlines: Iterable[Any], to_widget: PlaneToWidget) -> None:
+def paint_outlines(painter: QPainter, outlines: Iterable[Outline], to_widget: PlaneToWidget) -> None:
     """Draw dental outlines (2D polylines in plane mm) with ``to_widget`` mapping ``(k, 2)`` → widget."""
     for outline in outlines:
-        points = np.asarray(getattr(outline, "points", ()), dtype=float)
+        points = np.asarray(outline.points, dtype=float)
         if points.ndim != 2 or len(points) == 0:
             continue
-        painter.setPen(QPen(outline_colour(outline), 2.0))
+        painter.setPen(QPen(QColor(outline.colour), 2.0))
         widget = to_widget(points[:, :2])
         if len(widget) == 1:
             painter.drawEllipse(widget[0], 2.5, 2.5)
         else:
-            painter.drawPath(polyline_path(widget, closed=bool(getattr(outline, "closed", False))))
+            painter.drawPath(polyline_path(widget, closed=outline.closed))
 
 
 def paint_plane_measurements(

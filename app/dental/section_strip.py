@@ -22,7 +22,8 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPen, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import QGridLayout, QWidget
 
-from cbctviewer.core.geometry import Plane, SliceGeometry
+from cbctviewer.core.cross_sections import cross_section_plane
+from cbctviewer.core.geometry import SliceGeometry
 from cbctviewer.core.measure_crossing import crossing_tolerance, measurement_crossing
 from cbctviewer.rendering.reslice import SliceResampler
 from cbctviewer.rendering.vtk_image import VolumeImage
@@ -256,13 +257,7 @@ class SectionStrip(QWidget):
         volume = self.resampler.source.volume
         spec = self.ws.dental.panoramic
         pixel = max(float(min(volume.spacing)), 0.1)
-        try:
-            from cbctviewer.core.cross_sections import cross_section_plane
-
-            plane = cross_section_plane(arch, s_mm, offset_mm=0.0)
-        except ImportError:  # dental-core's module not there yet: buccal right, up up
-            point, _, normal = arch.frame_at(s_mm)
-            plane = Plane.from_axes(point, normal, arch.up)
+        plane = cross_section_plane(arch, s_mm, offset_mm=0.0)
         origin = np.asarray(plane.origin) + spec.centre_height_mm * np.asarray(arch.up)
         width = max(2, math.ceil(self.ws.dental.cross_section_width_mm / pixel))
         height = max(2, math.ceil(spec.height_mm / pixel))

@@ -7,32 +7,38 @@ and the window's :class:`~cbctviewer.core.view_state.ViewerState` (volume, windo
   quality while dragging, full quality on release; the latest request wins);
 - ``DentalState.position_mm`` is the linked marker: the panoramic's dashed line, the green
   tick and dot on the axial view and the framed (middle) section of the strip;
-- clicks are routed by :meth:`DentalWorkspace.route_click`: an active measuring tool first,
-  then the canal trace or the implant placement, else the view's own navigation.
+- the dental tools and the routing of clicks are :mod:`.dental_tools`; an arch proposal
+  runs on a worker thread (:mod:`.arch_proposal`).
+
+What the case file keeps is the ``DentalState`` (see :func:`cbctviewer.app.dental.install`);
+:meth:`DentalWorkspace.restore` puts a saved one back.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from PySide6.QtCore import QObject, QRunnable, QSignalBlocker, Qt, QThreadPool, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QSplitter, QWidget
 
 from cbctviewer.core.arch import ArchCurve
+from cbctviewer.core.dental_outlines import Outline, dental_outlines_on_plane
 from cbctviewer.core.dental_state import DentalState
 from cbctviewer.core.geometry import Plane
 from cbctviewer.core.volume import Volume
 from cbctviewer.core.window_level import WindowLevel
 from cbctviewer.rendering.vtk_image import VolumeImage
 
+from .arch_proposal import ArchProposer
 from .arch_view import ArchAxialView
+from .canal_panel import CanalPanel
 from .controls import DentalControls
+from .dental_tools import DentalTools, tool_actions
 from .fit import fitted_spec
-from .handles import canal_insert_index
+from .implant_panel import ImplantPanel
 from .panoramic_runner import PanoramicRunner
 from .panoramic_view import PanoramicView
 from .section_strip import SectionStrip
@@ -41,49 +47,10 @@ if TYPE_CHECKING:
     from cbctviewer.app.main_window import MainWindow
     from cbctviewer.core.panoramic import PanoramicImage
 
-log = logging.getLogger(__name__)
-
-#: Dental tools: name → (menu text, status hint).
-TOOLS: dict[str, tuple[str, str]] = {
-    "navigate": ("Navigate", "Click the panoramic, a section or the arch to move the linked position"),
-    "arch": (
-        "Arch points",
-        "Click along the arch on the axial view; drag a point to move it, right-click removes",
-    ),
-    "canal_left": ("Trace canal left", "Click along the left canal on the panoramic or the cross-sections"),
-    "canal_right": (
-        "Trace canal right",
-        "Click along the right canal on the panoramic or the cross-sections",
-    ),
-    "implant": (
-        "Place implant",
-        "Click the implant's shoulder on a cross-section (it goes down the section)",
-    ),
-}
+__all__ = ["DentalWorkspace"]
 
 
-class _ProposalJob(QRunnable):
-    def __init__(self, volume: Volume, done: Any) -> None:
-        super().__init__()
-        self.volume, self.done = volume, done
-
-    def run(self) -> None:
-        from cbctviewer.core.arch_detect import propose_arch
-
-        try:
-            self.done.emit(propose_arch(self.volume), "")
-        except ValueError as exc:
-            self.done.emit(None, str(exc))
-        except Exception as exc:  # reported: never kills the worker
-            log.exception("arch proposal failed")
-            self.done.emit(None, f"the arch could not be proposed ({type(exc).__name__})")
-
-
-class _ProposalBridge(QObject):
-    done = Signal(object, str)
-
-
-class DentalWorkspace(QWidget):
+class DentalWorkspace(QWidget, DentalTools):
     """The dental page of the main window."""
 
     #: A transient hint for the status bar.
@@ -92,6 +59,8 @@ class DentalWorkspace(QWidget):
     panoramic_shown = Signal(bool)
     #: An arch proposal finished (``ArchCurve`` or None, message).
     proposal_finished = Signal(object, str)
+    #: The Dental menu's workspace switch (set by :func:`cbctviewer.app.dental.install`).
+    toggle_action: QAction
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
@@ -99,23 +68,24 @@ class DentalWorkspace(QWidget):
         self.window_ = window
         self.viewer = window.state
         self.dental = DentalState()
-        self.source: VolumeImage | None = None
         self.panoramic_image: PanoramicImage | None = None
         self.runner = PanoramicRunner(self)
         self.runner.ready.connect(self._panoramic_ready)
         self.runner.failed.connect(lambda text: self.hint_message.emit(f"No panoramic: {text}"))
-        self._proposal_pool = QThreadPool(self)
-        self._proposal_pool.setMaxThreadCount(1)
-        self._proposal_bridge = _ProposalBridge(self)
-        self._proposal_bridge.done.connect(self._proposal_done)
-        self._build_tools()
+        self.proposer = ArchProposer(self)
+        self.proposer.finished.connect(self._proposal_done)
+        self.tool_group, self.tool_actions = tool_actions(self, self.set_dental_tool)
+        self.dental_tool = None
         self.axial = ArchAxialView(self)
         self.panoramic_view = PanoramicView(self)
         self.strip = SectionStrip(self)
         self.controls = DentalControls(self)
-        self.canal_panel: Any = None
-        self.implant_panel: Any = None
-        self._attach_panels()
+        self.canal_panel = CanalPanel(self.dental)
+        self.implant_panel = ImplantPanel(self.dental)
+        self.controls.panels.addWidget(self.canal_panel)
+        self.controls.panels.addWidget(self.implant_panel)
+        self.bind_tool_panels()
+        self._panels_bound = True
         self._layout()
         for view in (self.axial, self.panoramic_view):
             view.hint_message.connect(self.hint_message)
@@ -141,21 +111,6 @@ class DentalWorkspace(QWidget):
         """The main window (measuring controller, status bar)."""
         return self.window_
 
-    # -- layout and tools -----------------------------------------------------------------
-    def _build_tools(self) -> None:
-        self.tool_group = QActionGroup(self)
-        self.tool_actions: dict[str, QAction] = {}
-        for name, (text, tip) in TOOLS.items():
-            action = QAction(text, self, checkable=True)
-            action.setObjectName(f"dental_tool_{name}")
-            action.setStatusTip(tip)
-            action.setToolTip(tip)
-            action.triggered.connect(lambda _=False, name=name: self.set_dental_tool(name))
-            self.tool_group.addAction(action)
-            self.tool_actions[name] = action
-        self.tool_actions["navigate"].setChecked(True)
-        self.dental_tool: str | None = None
-
     def _layout(self) -> None:
         # A dental suite's usual arrangement: the wide panoramic on top, the axial view with
         # the arch and the cross-section strip below it.
@@ -177,105 +132,6 @@ class DentalWorkspace(QWidget):
         row.setSpacing(2)
         row.addWidget(views, 1)
         row.addWidget(scroll)
-
-    def _attach_panels(self) -> None:
-        """The canal and implant panels of dental-models, bound to the tools here."""
-        try:
-            from .canal_panel import CanalPanel
-            from .implant_panel import ImplantPanel
-        except ImportError:  # pragma: no cover - the panels ship together with this module
-            return
-        self.canal_panel = CanalPanel(self.dental)
-        self.implant_panel = ImplantPanel(self.dental)
-        self.controls.panels.addWidget(self.canal_panel)
-        self.controls.panels.addWidget(self.implant_panel)
-        self.controls.implant_row_visible(False)
-        self.canal_panel.trace_toggled.connect(
-            lambda on: self.set_dental_tool(f"canal_{self.dental.active_side}" if on else "navigate")
-        )
-        self.implant_panel.place_toggled.connect(
-            lambda on: self.set_dental_tool("implant" if on else "navigate")
-        )
-        self.dental.events.selection.connect(self._selection_changed)
-
-    def _selection_changed(self) -> None:
-        """The panel switched the canal side while tracing: trace that side."""
-        if self.dental_tool in ("canal_left", "canal_right"):
-            side = f"canal_{self.dental.active_side}"
-            if side != self.dental_tool:
-                self.set_dental_tool(side)
-
-    def _sync_panels(self) -> None:
-        for panel, on in (
-            (self.canal_panel, self.dental_tool in ("canal_left", "canal_right")),
-            (self.implant_panel, self.dental_tool == "implant"),
-        ):
-            if panel is None:
-                continue
-            button = panel.trace if panel is self.canal_panel else panel.place
-            if button.isChecked() != on:
-                with QSignalBlocker(button):
-                    button.setChecked(on)
-
-    def implant_size_mm(self) -> tuple[float, float]:
-        """(diameter, length) of the next implant placed."""
-        if self.implant_panel is not None:
-            d, length = self.implant_panel.chosen_size()
-            return float(d), float(length)
-        return self.controls.implant_size_mm()
-
-    def set_dental_tool(self, name: str | None) -> None:
-        """Choose a dental tool (``None``/``"navigate"``: none); a measuring tool is put away."""
-        tool = None if name in (None, "navigate") else name
-        self.dental_tool = tool
-        self.tool_actions[tool or "navigate"].setChecked(True)
-        if tool is not None and self.main.measure.tool is not None:
-            self.main.set_measure_tool("navigate")
-        if tool in ("canal_left", "canal_right"):
-            self.dental.active_side = tool.removeprefix("canal_")
-        self.axial.unsetCursor()
-        self._sync_panels()
-        self.hint_message.emit(TOOLS[tool or "navigate"][1])
-
-    def measure_tool_changed(self, tool: object) -> None:
-        """A measuring tool was chosen: the dental tool steps back."""
-        self.panoramic_view.drop_clicks()
-        if tool is not None and self.dental_tool is not None:
-            self.dental_tool = None
-            self.tool_actions["navigate"].setChecked(True)
-            self._sync_panels()
-
-    # -- routing --------------------------------------------------------------------------
-    def route_click(self, point: ArrayLike, plane: Plane | None, view: str, *, source: object = None) -> bool:
-        """Send a click to the active tool; False when no tool took it (the view navigates).
-
-        ``source`` is the clicked widget: a measurement started there shows its rubber band
-        there. A canal click goes where it lengthens the trace least (see
-        :func:`~.handles.canal_insert_index`): beyond an end, or between two points.
-        """
-        p = np.asarray(point, dtype=float).reshape(3)
-        measure = self.main.measure
-        if measure.tool is not None:
-            if plane is not None:
-                measure.click(p, plane, view=source)
-            return True
-        tool = self.dental_tool
-        if tool in ("canal_left", "canal_right"):
-            side = tool.removeprefix("canal_")
-            canal = self.dental.canals.get(side)
-            index = canal_insert_index(canal.points, p) if canal is not None else None
-            self.dental.add_canal_point(side, p, index=index)
-            return True
-        if tool == "implant":
-            if view != "section" or plane is None:
-                self.hint_message.emit("Place implants on a cross-section")
-                return True
-            from cbctviewer.core.virtual_implant import VirtualImplant
-
-            diameter, length = self.implant_size_mm()
-            self.dental.add_implant(VirtualImplant.placed_on(plane, p, diameter, length))
-            return True
-        return False
 
     # -- position -------------------------------------------------------------------------
     def set_position(self, s_mm: float) -> None:
@@ -321,13 +177,9 @@ class DentalWorkspace(QWidget):
             return self.dental.position_mm
         return min(positions, key=lambda s: abs(s - self.dental.position_mm))
 
-    def outlines_on(self, plane: Plane, *, tolerance_mm: float) -> list[Any]:
+    def outlines_on(self, plane: Plane, *, tolerance_mm: float) -> list[Outline]:
         """Canal and implant outlines where they meet ``plane`` (plane mm polylines)."""
-        try:
-            from cbctviewer.core.dental_outlines import dental_outlines_on_plane
-        except ImportError:
-            return []
-        return list(dental_outlines_on_plane(self.dental, plane, tolerance_mm=tolerance_mm))
+        return dental_outlines_on_plane(self.dental, plane, tolerance_mm=tolerance_mm)
 
     # -- arch -----------------------------------------------------------------------------
     def set_arch(self, curve: ArchCurve | None, *, preview: bool = False) -> None:
@@ -344,6 +196,7 @@ class DentalWorkspace(QWidget):
         self._request_panoramic(preview=False)
 
     def clear_arch(self) -> None:
+        """Remove the arch (and a first point clicked for a new one)."""
         self.axial.pending = None
         self.dental.arch = None
 
@@ -353,7 +206,7 @@ class DentalWorkspace(QWidget):
         if volume is None:
             return
         self.hint_message.emit("Looking for the dental arch…")
-        self._proposal_pool.start(_ProposalJob(volume, self._proposal_bridge.done))
+        self.proposer.start(volume)
 
     def _proposal_done(self, curve: ArchCurve | None, message: str) -> None:
         if curve is not None and self.viewer.volume is not None:
@@ -417,27 +270,23 @@ class DentalWorkspace(QWidget):
 
     def _volume_changed(self, volume: Volume | None) -> None:
         self.runner.cancel()
-        # The grid's VTK wrapping of the same volume: no second copy for VTK.
-        grid_source = self.main.grid.source
-        if volume is None:
-            self.source = None
-        elif isinstance(grid_source, VolumeImage) and grid_source.volume is volume:
-            self.source = grid_source
-        else:
-            self.source = VolumeImage.from_volume(volume)
+        source: VolumeImage | None = None
         if volume is None:
             self.dental.restore(None)
-        # Otherwise the case file's "dental" section is restored once the series' case opens.
+        else:  # its dental data comes with the case file's "dental" section, once the case opens
+            # The grid's VTK wrapping of the same volume: no second copy for VTK.
+            grid_source = self.main.grid.source
+            shared = isinstance(grid_source, VolumeImage) and grid_source.volume is volume
+            source = grid_source if shared else VolumeImage.from_volume(volume)
         self.panoramic_image = None
         self.panoramic_view.set_panoramic(None)
-        self.strip.set_source(self.source)
+        self.strip.set_source(source)
         if volume is not None:
             self.axial.height_mm = float(self.viewer.volume_centre() @ self.axial.up)
-        self.axial.set_source(self.source)
+        self.axial.set_source(source)
         self._window_changed(self.viewer.window_level)
         self.controls.follow_state()
-        if self.implant_panel is not None:
-            self.implant_panel.set_volume(volume)
+        self.implant_panel.set_volume(volume)
         self._strip_timer.start()
 
     def restore(self, data: dict[str, Any] | None) -> None:
@@ -456,8 +305,8 @@ class DentalWorkspace(QWidget):
         """Stop the workers (window closing)."""
         self.runner.cancel()
         self.runner.wait(5000)
-        self._proposal_pool.waitForDone(5000)
-        for panel in (self.canal_panel, self.implant_panel):
-            if panel is not None:
-                panel.unbind()
-        self.canal_panel = self.implant_panel = None
+        self.proposer.wait(5000)
+        if self._panels_bound:  # the window may be closed more than once
+            self._panels_bound = False
+            self.canal_panel.unbind()
+            self.implant_panel.unbind()
