@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
-from PySide6.QtCore import QEvent, QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPen, QWheelEvent
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen, QWheelEvent
 from PySide6.QtWidgets import QWidget
 
 from cbctviewer.core.arch import ArchCurve
@@ -281,21 +281,6 @@ class ArchAxialView(HandleEditing, CalibratedImageView):
 
     def hover_point(self, position: QPointF) -> NDArray[np.float64] | None:
         return self.patient_at(position)
-
-    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
-        if not self.finish_drawing():
-            super().mouseDoubleClickEvent(event)
-        event.accept()
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
-        if not self.editing_key(event):
-            super().keyPressEvent(event)
-
-    def event(self, event: QEvent) -> bool:
-        if self.takes_escape(event):
-            event.accept()
-            return True
-        return super().event(event)
 
     def drag_target(self, handle: Handle, press: QPointF, now: QPointF) -> NDArray[np.float64] | None:
         pressed, moved = self.patient_at(press), self.patient_at(now)

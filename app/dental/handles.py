@@ -30,9 +30,15 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QCursor, QKeyEvent, QMouseEvent
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
+
     from cbctviewer.core.virtual_implant import VirtualImplant
 
     from .workspace import DentalWorkspace
+
+    _ViewBase = QWidget
+else:  # a plain mixin at run time; the view's widget class follows it in the MRO
+    _ViewBase = object
 
 FloatArray = NDArray[np.float64]
 
@@ -109,8 +115,12 @@ def implant_dragged(
     return dataclasses.replace(implant, direction=tuple(axis / np.linalg.norm(axis)), lateral=tuple(lateral))
 
 
-class HandleEditing:
-    """Mixin for the dental :class:`~.image_view.CalibratedImageView` s (see the module doc)."""
+class HandleEditing(_ViewBase):
+    """Mixin for the dental :class:`~.image_view.CalibratedImageView` s (see the module doc).
+
+    It also takes the views' double-click (finish), keys (Enter, Esc, Del) and the Esc
+    shortcut override, the same in every dental view.
+    """
 
     ws: DentalWorkspace
     _drag_state: _Drag | None = None
@@ -266,3 +276,19 @@ class HandleEditing:
             and event.key() == Qt.Key.Key_Escape
             and self.ws.main.measure.tool is not None
         )
+
+    # -- Qt events shared by the dental views --------------------------------------------
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if not self.finish_drawing():
+            super().mouseDoubleClickEvent(event)
+        event.accept()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if not self.editing_key(event):
+            super().keyPressEvent(event)
+
+    def event(self, event: QEvent) -> bool:
+        if self.takes_escape(event):
+            event.accept()
+            return True
+        return super().event(event)

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from PySide6.QtCore import QEvent, QPointF, Qt
-from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QWheelEvent
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QMouseEvent, QPainter, QWheelEvent
 from PySide6.QtWidgets import QWidget
 
 from cbctviewer.core.geometry import Plane
@@ -178,21 +178,6 @@ class PanoramicView(HandleEditing, CalibratedImageView):
         self._navigating = False
         self.release_handle()
         event.accept()
-
-    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
-        if not self.finish_drawing():
-            super().mouseDoubleClickEvent(event)
-        event.accept()
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
-        if not self.editing_key(event):
-            super().keyPressEvent(event)
-
-    def event(self, event: QEvent) -> bool:
-        if self.takes_escape(event):
-            event.accept()
-            return True
-        return super().event(event)
 
     def wheel_notches(self, notches: float, event: QWheelEvent) -> None:
         self.ws.step_position(notches)

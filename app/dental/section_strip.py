@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
-from PySide6.QtCore import QEvent, QPointF, Qt
-from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPen, QResizeEvent, QWheelEvent
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 from cbctviewer.core.cross_sections import cross_section_plane
@@ -103,21 +103,6 @@ class SectionView(HandleEditing, CalibratedImageView):
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         self.release_handle()
         event.accept()
-
-    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
-        if not self.finish_drawing():
-            super().mouseDoubleClickEvent(event)
-        event.accept()
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
-        if not self.editing_key(event):
-            super().keyPressEvent(event)
-
-    def event(self, event: QEvent) -> bool:
-        if self.takes_escape(event):
-            event.accept()
-            return True
-        return super().event(event)
 
     def wheel_notches(self, notches: float, event: QWheelEvent) -> None:
         self.ws.step_position(notches)
