@@ -8,11 +8,12 @@ loading run on worker threads (:class:`~.opening.CaseOpener`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget
 
 from cbctviewer.core.view_state import ViewerState, ViewKind
@@ -32,6 +33,13 @@ from .panels.status import StatusPanel
 from .recent import RecentCases
 from .views.grid import VIEW_3D, ViewGrid
 
+if TYPE_CHECKING:
+    from .compare.controller import CompareController
+    from .compare.lazy import LazyCompare
+    from .compare.workspace import CompareWorkspace
+    from .dental.lazy import LazyDental
+    from .dental.workspace import DentalWorkspace
+
 log = logging.getLogger(__name__)
 APP_TITLE = "cbct-viewer"
 
@@ -45,11 +53,10 @@ class MainWindow(QMainWindow):
     open_failed = Signal(str)
     #: The central workspace changed (its name: ``"views"``, ``"dental"``, ``"compare"``).
     workspace_changed = Signal(str)
-    # Set by the features' ``install`` functions (app/dental, app/compare).
-    dental: Any
-    compare: Any
-    compare_workspace: Any
-    compare_actions: Any
+    # Set by the features' ``install`` functions (app/dental, app/compare): their menus, case
+    # file sections and light state; the workspaces themselves are built on first use.
+    dental_feature: LazyDental
+    compare_feature: LazyCompare
 
     def __init__(
         self,
@@ -83,6 +90,8 @@ class MainWindow(QMainWindow):
         column.addWidget(self.banner)
         self.workspaces = QStackedWidget(central)
         self._workspace_names: list[str] = []
+        # Pages built on first use: name → (the empty page holding their place, the builder).
+        self._workspace_builders: dict[str, tuple[QWidget, Callable[[], QWidget]]] = {}
         column.addWidget(self.workspaces, 1)
         self.add_workspace("views", self.grid)
         self.setCentralWidget(central)
@@ -205,16 +214,46 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(APP_TITLE)
 
     # -- workspaces -----------------------------------------------------------------------
-    def add_workspace(self, name: str, widget: QWidget) -> None:
-        """Add a page to the central area (``"views"`` is the four-view grid)."""
+    def add_workspace(self, name: str, widget: QWidget | Callable[[], QWidget]) -> None:
+        """Add a page to the central area (``"views"`` is the four-view grid).
+
+        ``widget`` may be a function that builds the page: it is called the first time the
+        page is shown or asked for (:meth:`workspace_page`), so a feature costs nothing at
+        start-up until it is used.
+        """
         if name in self._workspace_names:
             raise ValueError(f"workspace {name!r} exists")
         self._workspace_names.append(name)
-        self.workspaces.addWidget(widget)
+        if isinstance(widget, QWidget):
+            self.workspaces.addWidget(widget)
+        else:
+            placeholder = QWidget(self.workspaces)
+            self._workspace_builders[name] = (placeholder, widget)
+            self.workspaces.addWidget(placeholder)
+
+    def workspace_page(self, name: str) -> QWidget:
+        """The named workspace page, built now if it was added as a builder."""
+        index = self._workspace_names.index(name)
+        lazy = self._workspace_builders.pop(name, None)
+        if lazy is None:
+            page = self.workspaces.widget(index)
+            assert page is not None
+            return page
+        placeholder, build = lazy
+        try:
+            page = build()
+        except BaseException:
+            self._workspace_builders[name] = lazy  # try again next time
+            raise
+        self.workspaces.insertWidget(index, page)
+        self.workspaces.removeWidget(placeholder)
+        placeholder.deleteLater()
+        return page
 
     def show_workspace(self, name: str) -> None:
         """Show the named workspace page (``"views"``: back to the four views)."""
         index = self._workspace_names.index(name)
+        self.workspace_page(name)
         if index != self.workspaces.currentIndex():
             self.workspaces.setCurrentIndex(index)
             self.workspace_changed.emit(name)
@@ -355,6 +394,27 @@ class MainWindow(QMainWindow):
             self.report.close()
             self.report = None
         super().closeEvent(event)
+
+    # -- the features (built on first use) -----------------------------------------------
+    @property
+    def dental(self) -> DentalWorkspace:
+        """The dental workspace page (built now if it was not yet)."""
+        return self.dental_feature.ensure_built()
+
+    @property
+    def compare(self) -> CompareController:
+        """The follow-up controller of the compare workspace (built now if it was not yet)."""
+        return self.compare_feature.ensure_built().controller
+
+    @property
+    def compare_workspace(self) -> CompareWorkspace:
+        """The compare workspace page (built now if it was not yet)."""
+        return self.compare_feature.ensure_built()
+
+    @property
+    def compare_actions(self) -> dict[str, QAction]:
+        """The Compare menu's actions by name (``"folder"``, ``"register"``, ``"workspace"``…)."""
+        return self.compare_feature.actions
 
     @property
     def views_in_layout(self) -> list[str]:

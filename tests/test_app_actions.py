@@ -12,10 +12,10 @@ import pytest
 
 pytest.importorskip("PySide6.QtWidgets")
 
-from app_support import settle, wait_until
+from app_support import grab, settle, wait_until
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent, QKeySequence, QWheelEvent
-from PySide6.QtWidgets import QApplication, QDialog, QFileDialog
+from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMenu, QToolBar
 
 from cbctviewer.app import integrations
 from cbctviewer.app.dialogs.series_browser import SeriesBrowserDialog
@@ -262,3 +262,54 @@ def test_scan_warnings_show_in_a_banner_and_a_missing_series_is_named(
     finally:
         win.close()
         win.deleteLater()
+
+
+def test_dental_and_compare_workspaces_are_built_by_their_keys(window: MainWindow, qtbot) -> None:
+    """Start-up builds neither feature's workspace; their keys build and show them, with the open scan."""
+    dental, compare = window.dental_feature, window.compare_feature
+    assert not dental.built and not compare.built
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+    ctrl_shift = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    window.grid.slices[AXIAL].setFocus()
+    qtbot.keyClick(window.grid.slices[AXIAL], Qt.Key.Key_D, ctrl_shift)
+    assert dental.built and window.current_workspace == "dental" and not compare.built
+    axial = dental.workspace.axial  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: axial.isVisible() and axial.width() > 100, timeout=5000)
+    QApplication.processEvents()
+    lit = float((grab(axial).max(axis=2) > 30).mean())
+    assert lit > 0.2, f"the dental axial view built after opening shows no scan ({lit:.3f} lit)"
+    qtbot.keyClick(axial, Qt.Key.Key_D, ctrl_shift)
+    assert window.current_workspace == "views"
+    qtbot.keyClick(window.grid.slices[AXIAL], Qt.Key.Key_C, ctrl_shift)
+    assert compare.built and window.current_workspace == "compare"
+    assert window.workspaces.currentWidget() is compare.workspace
+    assert window.compare_actions["workspace"].isChecked()
+    qtbot.keyClick(compare.workspace, Qt.Key.Key_C, ctrl_shift)
+    assert window.current_workspace == "views" and not window.compare_actions["workspace"].isChecked()
+
+
+def test_a_dental_tool_chosen_before_the_workspace_exists_builds_it(qapp: QApplication) -> None:
+    """The Dental menu's tools stand in for the workspace's until it is built, then are replaced."""
+    win = MainWindow(ViewerState(), recent=None)
+    try:
+        feature = win.dental_feature
+        menu = win.findChild(QMenu, "dental_menu")
+        toolbar = win.findChild(QToolBar, "dental_toolbar")
+        stand_in = feature.tool_actions["canal_left"]
+        assert stand_in in menu.actions() and stand_in in toolbar.actions() and not feature.built
+        stand_in.trigger()
+        workspace = feature.workspace
+        assert workspace is not None and workspace.dental_tool == "canal_left"
+        real = workspace.tool_actions
+        assert feature.tool_actions is real and real["canal_left"].isChecked()
+        assert stand_in not in menu.actions() and stand_in not in toolbar.actions()
+        names = ("navigate", "arch", "canal_left", "canal_right", "implant")
+        assert [a for a in menu.actions() if a in real.values()] == [real[n] for n in names]
+        assert [a for a in toolbar.actions() if a in real.values()] == [real[n] for n in names[1:]]
+        real["navigate"].trigger()
+        assert workspace.dental_tool is None
+    finally:
+        win.close()
+        win.deleteLater()
+        QApplication.processEvents()

@@ -378,6 +378,32 @@ def test_registration_is_restored_on_reopen(window: MainWindow, phantom_dir: Pat
     assert len(c.landmarks) == 5
 
 
+def test_a_new_window_offers_the_saved_follow_up_before_building_the_workspace(
+    window: MainWindow, phantom_dir: Path
+) -> None:
+    """The compare workspace is built on first use; the saved record alone offers the reopen."""
+    c = window.compare  # type: ignore[attr-defined]
+    record = c.record()
+    assert record is not None
+    window.measure.flush()
+    with phantom_window(phantom_dir) as fresh:
+        feature = fresh.compare_feature
+        assert not feature.built
+        assert feature.saved is not None and feature.saved.series_uid == record.series_uid
+        assert np.allclose(feature.saved.transform.matrix, c.transform.matrix, atol=1e-9)
+        assert any("Reopen follow-up" in note for note in fresh.banner.notes)
+        actions = fresh.compare_actions  # type: ignore[attr-defined]
+        assert actions["reopen"].isEnabled() and not actions["register"].isEnabled()
+        assert not feature.built
+        actions["reopen"].trigger()
+        assert feature.built and fresh.current_workspace == "compare"
+        reopened = fresh.compare  # type: ignore[attr-defined]
+        wait_until(lambda: reopened.resampled is not None and not reopened.busy, 60.0, "the follow-up")
+        assert reopened.is_registered and reopened.result is None  # the saved transform, no new run
+        assert np.allclose(reopened.transform.matrix, c.transform.matrix, atol=1e-9)
+        assert actions["register"].isEnabled()
+
+
 def test_another_patient_is_flagged(window: MainWindow, phantom_followup_dir: Path) -> None:
     c = window.compare  # type: ignore[attr-defined]
     real_loader = c.opener.loader

@@ -17,7 +17,7 @@ import pytest
 
 pytest.importorskip("PySide6.QtWidgets")
 
-from app_support import grab, open_phantom, phantom_window, wait_until
+from app_support import grab, open_phantom, phantom_window, settle, wait_until
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, QTimer
 from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication, QWidget
@@ -27,6 +27,7 @@ from cbctviewer.app.dental.section_strip import SectionView
 from cbctviewer.app.dental.workspace import DentalWorkspace
 from cbctviewer.app.main_window import MainWindow
 from cbctviewer.core.measurements import MeasurementKind, site_values
+from cbctviewer.core.view_state import ViewerState, ViewKind
 
 pytestmark = pytest.mark.gui
 
@@ -370,3 +371,53 @@ def test_saving_and_reopening_restores_the_arch_canal_and_implant(
     assert ws.dental.implants == implants
     full_panoramic(ws)
     shot(window, "dental_reopened.png")
+
+
+def test_a_saved_case_shows_its_canal_and_implant_before_the_workspace_is_built(
+    window: MainWindow, ws: DentalWorkspace, phantom_dir: Path
+) -> None:
+    """The dental workspace is built on first use; the case's dental data needs no workspace."""
+    arch, canal, implants = ws.dental.arch, ws.dental.canals["left"], ws.dental.implants
+    (implant,) = implants.values()
+    window.measure.flush()
+    fresh = MainWindow(ViewerState(), recent=None)
+    fresh.resize(1400, 900)
+    fresh.show()
+    shown_in_3d: list[tuple] = []
+    show_3d = fresh.grid.renderer.set_scene_objects
+    fresh.grid.renderer.set_scene_objects = lambda objects: (shown_in_3d.append(objects), show_3d(objects))
+    try:
+        open_phantom(fresh, phantom_dir)
+        feature = fresh.dental_feature
+        assert not feature.built and fresh.workspace_page("views") is fresh.grid
+        state = feature.state
+        assert state.arch == arch and state.canals["left"] == canal and state.implants == implants
+        kinds = {type(o).__name__ for o in shown_in_3d[-1]}
+        assert kinds == {"TubeObject", "CylinderObject"}  # the canal and the implant in 3D
+        # The implant's cut in the axial view: its outline on a circle of its radius.
+        axis = np.asarray(implant.direction)
+        middle = np.asarray(implant.shoulder) + 0.5 * implant.length_mm * axis
+        fresh.state.crosshair = middle
+        settle(fresh)
+        geometry = fresh.state.slice_geometry(ViewKind.AXIAL)
+        pixels = shot(fresh.grid.slices[ViewKind.AXIAL], "axial_saved_implant_lazy.png")
+        u, v = np.asarray(geometry.plane.x_axis), np.asarray(geometry.plane.y_axis)
+        hits = 0
+        for angle in np.radians(np.arange(0, 360, 30)):
+            rim = middle + implant.radius_mm * (np.cos(angle) * u + np.sin(angle) * v)
+            row, col = geometry.patient_to_pixel(rim)
+            patch = pixels[round(row) - 2 : round(row) + 3, round(col) - 2 : round(col) + 3].astype(int)
+            hits += bool(((patch[..., 2] - patch[..., 0]) > 120).any())
+        assert hits >= 10, f"the implant outline shows at {hits} of 12 rim points"
+        assert not feature.built
+        # Built on first use, the workspace takes the data over and the views follow it.
+        built = fresh.dental
+        assert feature.built and feature.state is built.dental
+        assert built.dental.arch == arch and built.dental.canals["left"] == canal
+        assert built.dental.implants == implants
+        assert all(view.dental.state is built.dental for view in fresh.grid.slice_views.values())
+        full_panoramic(built)
+    finally:
+        fresh.close()
+        fresh.deleteLater()
+        QApplication.processEvents()
