@@ -43,6 +43,7 @@ from cbctviewer.core.tasks import CancelCheck, Cancelled, ProgressCallback
 from cbctviewer.core.volume import Volume
 
 __all__ = [
+    "MIN_VOXELS_PER_AXIS",
     "LevelReport",
     "RegistrationCancelled",
     "RegistrationResult",
@@ -58,6 +59,10 @@ __all__ = [
 ]
 
 Region = tuple[ArrayLike, ArrayLike]
+
+
+#: Fewer voxels than this along any axis is not a volume that can be registered.
+MIN_VOXELS_PER_AXIS = 8
 
 
 class RegistrationCancelled(Cancelled):
@@ -162,8 +167,15 @@ def register_rigid(
     RegistrationCancelled
         ``cancel()`` turned true.
     ValueError
-        Bad landmarks, a region outside the baseline, or images without enough overlap.
+        A scan that is not 3D (fewer than :data:`MIN_VOXELS_PER_AXIS` voxels along an axis),
+        bad landmarks, a region outside the baseline, or images without enough overlap.
     """
+    for name, volume in (("open scan", baseline), ("follow-up", followup)):
+        if min(volume.size) < MIN_VOXELS_PER_AXIS:
+            size = " × ".join(str(n) for n in volume.size)
+            raise ValueError(
+                f"the {name} is not a 3D scan ({size} voxels): registration needs two 3D volumes"
+            )
     cfg = settings or RegistrationSettings()
     report = progress or (lambda fraction, message: None)
     landmark_pairs = None

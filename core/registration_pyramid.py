@@ -61,7 +61,10 @@ def level_plan(
 
 def pyramid_image(image: sitk.Image, shrink: int, smoothing_mm: float) -> sitk.Image:
     """Bin (average) by ``shrink`` in every direction, as float32, then smooth."""
-    small = sitk.BinShrink(image, [shrink] * 3) if shrink > 1 else image
+    # A thin crop keeps at least 4 voxels along every axis (the recursive Gaussian needs them;
+    # BinShrink refuses bins wider than the image).
+    factors = [max(1, min(shrink, int(n) // 4)) for n in image.GetSize()]
+    small = sitk.BinShrink(image, factors) if max(factors) > 1 else image
     small = sitk.Cast(small, sitk.sitkFloat32)
     if smoothing_mm > 0.0:
         small = sitk.SmoothingRecursiveGaussian(small, smoothing_mm)

@@ -334,3 +334,33 @@ def test_to_dict_round_trip_and_validation():
             RigidTransform.from_dict(bad)
     with pytest.raises(ValueError):
         RigidTransform(np.eye(3))
+
+
+def _noise_volume(shape_zyx: tuple[int, int, int], *, seed: int) -> Volume:
+    values = np.random.default_rng(seed).integers(0, 1000, shape_zyx).astype(np.int16)
+    image = sitk.GetImageFromArray(values)
+    image.SetSpacing((0.5, 0.5, 0.5))
+    return Volume(image)
+
+
+@pytest.mark.parametrize("flat", [(1, 40, 40), (40, 40, 3)])
+def test_a_scan_that_is_not_3d_is_refused_in_plain_words(flat: tuple[int, int, int]) -> None:
+    volume, other = _noise_volume(flat, seed=1), _noise_volume((40, 40, 40), seed=2)
+    for baseline, followup in ((volume, other), (other, volume)):
+        with pytest.raises(ValueError, match="not a 3D scan"):
+            register_rigid(baseline, followup)
+
+
+def test_a_region_thinner_than_the_coarsest_bin_fails_only_in_plain_words() -> None:
+    # At 0.1 mm voxels the 1.6 mm level bins by 16; a 1 mm thick box is ~11 voxels thick, so
+    # binning blindly along that axis made SimpleITK itself throw (BinShrink, then the Gaussian).
+    image = sitk.Cast(_noise_volume((96, 96, 96), seed=3).image, sitk.sitkFloat32)
+    image.SetSpacing((0.1, 0.1, 0.1))
+    volume = Volume(image)
+    corners = (np.array([1.0, 1.0, 4.0]), np.array([8.5, 8.5, 5.0]))
+    try:
+        result = register_rigid(volume, volume, region=corners, initial=RigidTransform.identity())
+    except ValueError as exc:  # what the viewer shows as it is
+        assert "registered" in str(exc) or "region" in str(exc)
+    else:
+        assert np.isfinite(result.metric)
