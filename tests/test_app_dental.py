@@ -7,7 +7,6 @@ one window and run in file order (the arch placed first is used by the later one
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,23 +17,17 @@ import pytest
 pytest.importorskip("PySide6.QtWidgets")
 
 from app_support import grab, open_phantom, phantom_window, settle, wait_until
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, QTimer
-from PySide6.QtGui import QMouseEvent, QWheelEvent
+from dental_support import click, current_section_at, full_panoramic, mouse, pump, wheel
+from PySide6.QtCore import QEvent, QPointF, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 from shots import save_shot
 
-from cbctviewer.app.dental.section_strip import SectionView
 from cbctviewer.app.dental.workspace import DentalWorkspace
 from cbctviewer.app.main_window import MainWindow
 from cbctviewer.core.measurements import MeasurementKind, site_values
 from cbctviewer.core.view_state import ViewerState, ViewKind
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture(scope="module")
-def truth(phantom_dir: Path) -> dict:
-    return json.loads((phantom_dir / "phantom_truth.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -49,60 +42,6 @@ def ws(window: MainWindow) -> DentalWorkspace:
     workspace = window.dental  # type: ignore[attr-defined]
     assert window.current_workspace == "dental"
     return workspace
-
-
-def pump(seconds: float = 0.05) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        QApplication.processEvents()
-        time.sleep(0.005)
-
-
-def mouse(widget: QWidget, kind: QEvent.Type, pos: QPointF, button=Qt.MouseButton.LeftButton) -> None:
-    held = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseButtonRelease else button
-    event = QMouseEvent(
-        kind, pos, QPointF(widget.mapToGlobal(pos)), button, held, Qt.KeyboardModifier.NoModifier
-    )
-    QApplication.sendEvent(widget, event)
-
-
-def click(widget: QWidget, pos: QPointF) -> None:
-    mouse(widget, QEvent.Type.MouseButtonPress, pos)
-    mouse(widget, QEvent.Type.MouseButtonRelease, pos)
-
-
-def wheel(widget: QWidget, notches: int) -> None:
-    centre = QPointF(widget.width() / 2, widget.height() / 2)
-    event = QWheelEvent(
-        centre, widget.mapToGlobal(centre), QPoint(0, 0), QPoint(0, 120 * notches),
-        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False,
-    )  # fmt: skip
-    QApplication.sendEvent(widget, event)
-
-
-def full_panoramic(ws: DentalWorkspace) -> None:
-    """Wait until the full-quality panoramic of the current arch is on screen."""
-    wait_until(
-        lambda: (
-            ws.panoramic_image is not None
-            and not ws.panoramic_view.preview
-            and ws.panoramic_image.curve == ws.dental.arch
-            and not ws.runner.busy
-        ),
-        30.0,
-        "the panoramic",
-    )
-    pump(0.1)
-
-
-def current_section_at(ws: DentalWorkspace, s_mm: float) -> SectionView:
-    """Move the linked position to ``s_mm``; the strip's current section once it is on screen."""
-    ws.dental.position_mm = s_mm
-    wait_until(
-        lambda: any(v.current and v.s_mm == pytest.approx(s_mm) for v in ws.strip.views), 10.0, "the strip"
-    )
-    pump(0.15)
-    return next(v for v in ws.strip.views if v.current)
 
 
 def shot(widget: QWidget, name: str) -> np.ndarray:

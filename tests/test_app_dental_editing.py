@@ -10,9 +10,7 @@ the arch is the phantom's own (``phantom_truth.json``).
 
 from __future__ import annotations
 
-import json
 import math
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,13 +20,13 @@ import pytest
 pytest.importorskip("PySide6.QtWidgets")
 
 from app_support import grab, phantom_window, wait_until
+from dental_support import RIGHT, click, current_section_at, drag, full_panoramic, hover, mouse, pump
 from PySide6.QtCore import QEvent, QPointF, Qt
-from PySide6.QtGui import QCursor, QKeyEvent, QMouseEvent
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtGui import QCursor, QKeyEvent
+from PySide6.QtWidgets import QApplication
 
 from cbctviewer.app.dental.handles import canal_insert_index
 from cbctviewer.app.dental.panoramic_measure import PANORAMIC_NOTE, pixel_size
-from cbctviewer.app.dental.section_strip import SectionView
 from cbctviewer.app.dental.workspace import DentalWorkspace
 from cbctviewer.app.main_window import MainWindow
 from cbctviewer.core.arch import ArchCurve
@@ -37,12 +35,6 @@ from cbctviewer.core.measurements import MeasurementKind, angle_deg
 from cbctviewer.core.virtual_implant import VirtualImplant
 
 pytestmark = pytest.mark.gui
-LEFT, RIGHT, NONE = Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton, Qt.MouseButton.NoButton
-
-
-@pytest.fixture(scope="module")
-def truth(phantom_dir: Path) -> dict:
-    return json.loads((phantom_dir / "phantom_truth.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -61,62 +53,6 @@ def ws(window: MainWindow, truth: dict) -> DentalWorkspace:
     workspace.dental.arch = ArchCurve(picks, workspace.axial.up)
     full_panoramic(workspace)
     return workspace
-
-
-def pump(seconds: float = 0.05) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        QApplication.processEvents()
-        time.sleep(0.005)
-
-
-def mouse(widget: QWidget, kind: QEvent.Type, pos: QPointF, button=LEFT, held=None) -> None:
-    if held is None:
-        held = NONE if kind == QEvent.Type.MouseButtonRelease else button
-    event = QMouseEvent(
-        kind, pos, QPointF(widget.mapToGlobal(pos)), button, held, Qt.KeyboardModifier.NoModifier
-    )
-    QApplication.sendEvent(widget, event)
-
-
-def click(widget: QWidget, pos: QPointF, button=LEFT) -> None:
-    mouse(widget, QEvent.Type.MouseButtonPress, pos, button)
-    mouse(widget, QEvent.Type.MouseButtonRelease, pos, button)
-
-
-def hover(widget: QWidget, pos: QPointF) -> None:
-    mouse(widget, QEvent.Type.MouseMove, pos, NONE, NONE)
-
-
-def drag(widget: QWidget, start: QPointF, end: QPointF, steps: int = 6) -> None:
-    mouse(widget, QEvent.Type.MouseButtonPress, start)
-    for i in range(1, steps + 1):
-        mouse(widget, QEvent.Type.MouseMove, start + (end - start) * (i / steps), NONE, LEFT)
-    mouse(widget, QEvent.Type.MouseButtonRelease, end)
-
-
-def full_panoramic(ws: DentalWorkspace) -> None:
-    wait_until(
-        lambda: (
-            ws.panoramic_image is not None
-            and not ws.panoramic_view.preview
-            and ws.panoramic_image.curve == ws.dental.arch
-            and ws.panoramic_image.spec == ws.dental.panoramic
-            and not ws.runner.busy
-        ),
-        30.0,
-        "the panoramic",
-    )
-    pump(0.1)
-
-
-def current_section_at(ws: DentalWorkspace, s_mm: float) -> SectionView:
-    ws.dental.position_mm = s_mm
-    wait_until(
-        lambda: any(v.current and v.s_mm == pytest.approx(s_mm) for v in ws.strip.views), 10.0, "the strip"
-    )
-    pump(0.15)
-    return next(v for v in ws.strip.views if v.current)
 
 
 def coloured(pixels: np.ndarray, pos: QPointF, test, radius: int = 2) -> bool:
