@@ -224,9 +224,14 @@ def summarise(samples: dict[str, list[dict[str, Any]]], *, voxel: float, threads
             f"{sp / MIB:.0f} MiB = {sp / volume_bytes:.2f} × volumes, error "
             f"{med('sitk-pyramid', 'error_mm'):.3f} mm / {med('sitk-pyramid', 'error_deg'):.3f}°"
         )
+    # The memory budget is the issue's, for ~400×400×300 voxels (0.2 mm); on the small quick
+    # data the fixed cost of the sample buffers dominates and a ratio says nothing.
+    memory_judged = volume_bytes >= 100 * MIB
+    if not memory_judged:
+        lines.append("  (peak-memory budget not judged: it is set for the 0.2 mm pair of ~400×400×300)")
     ok = (
         reg_s <= TIME_BUDGET_S
-        and peak + volume_bytes <= PEAK_FACTOR * volume_bytes
+        and (not memory_judged or peak + volume_bytes <= PEAK_FACTOR * volume_bytes)
         and med("register", "error_mm") <= 0.2
         and med("register", "error_deg") <= 0.2
     )

@@ -78,7 +78,7 @@ def main() -> None:
     array = volume.array
     results: dict[str, float] = {}
     results["baseline: numpy copy of one axial slice"] = median_ms(
-        lambda i: array[200 + i % 2].copy(), frames * 3
+        lambda i: array[array.shape[0] // 2 + i % 2].copy(), frames * 3
     )
     state = ViewerState(volume, viewport=vp)
     source = VolumeImage.from_volume(volume)
