@@ -94,7 +94,8 @@ class LevelReport:
     """What one pyramid level did."""
 
     level: int
-    shrink: int
+    #: Binning of the baseline per axis (x, y, z); thick slices are not binned along z.
+    shrink: tuple[int, int, int]
     smoothing_mm: float
     iterations: int
     metric: float

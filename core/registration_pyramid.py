@@ -39,19 +39,25 @@ def crop_to_region(image: sitk.Image, region: Region) -> sitk.Image:
     return sitk.RegionOfInterest(image, [int(v) for v in stop - start], [int(v) for v in start])
 
 
+Shrink = tuple[int, int, int]
+
+
+def _shrink_for(image: sitk.Image, target_mm: float) -> Shrink:
+    # Per axis: thick slices are not binned further along the slice axis (they already are
+    # coarser than the level), so an anisotropic scan keeps its slices.
+    sx, sy, sz = (max(1, round(target_mm / float(s))) for s in image.GetSpacing())
+    return (sx, sy, sz)
+
+
 def level_plan(
     fixed: sitk.Image, moving: sitk.Image, cfg: RegistrationSettings
-) -> list[tuple[int, int, float]]:
-    """(fixed shrink, moving shrink, smoothing mm) per level, with repeated levels merged."""
+) -> list[tuple[Shrink, Shrink, float]]:
+    """(fixed shrink, moving shrink — per axis —, smoothing mm) per level, repeated levels merged."""
     if len(cfg.smoothing_mm) != len(cfg.level_spacings_mm) or not cfg.level_spacings_mm:
         raise ValueError("give one smoothing value per pyramid level")
-    plan: list[tuple[int, int, float]] = []
+    plan: list[tuple[Shrink, Shrink, float]] = []
     for target, smoothing in zip(cfg.level_spacings_mm, cfg.smoothing_mm, strict=True):
-        step = (
-            max(1, round(target / min(fixed.GetSpacing()))),
-            max(1, round(target / min(moving.GetSpacing()))),
-            float(smoothing),
-        )
+        step = (_shrink_for(fixed, target), _shrink_for(moving, target), float(smoothing))
         if plan and plan[-1][:2] == step[:2]:
             plan[-1] = step
         else:
@@ -59,11 +65,12 @@ def level_plan(
     return plan
 
 
-def pyramid_image(image: sitk.Image, shrink: int, smoothing_mm: float) -> sitk.Image:
-    """Bin (average) by ``shrink`` in every direction, as float32, then smooth."""
+def pyramid_image(image: sitk.Image, shrink: int | Shrink, smoothing_mm: float) -> sitk.Image:
+    """Bin (average) by ``shrink`` (one factor, or one per axis), as float32, then smooth."""
+    wanted = (shrink,) * 3 if isinstance(shrink, int) else tuple(shrink)
     # A thin crop keeps at least 4 voxels along every axis (the recursive Gaussian needs them;
     # BinShrink refuses bins wider than the image).
-    factors = [max(1, min(shrink, int(n) // 4)) for n in image.GetSize()]
+    factors = [max(1, min(int(f), int(n) // 4)) for f, n in zip(wanted, image.GetSize(), strict=True)]
     small = sitk.BinShrink(image, factors) if max(factors) > 1 else image
     small = sitk.Cast(small, sitk.sitkFloat32)
     if smoothing_mm > 0.0:
