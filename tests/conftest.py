@@ -53,6 +53,24 @@ def truth(phantom_dir: Path) -> dict[str, Any]:
     return json.loads((phantom_dir / "phantom_truth.json").read_text())
 
 
+@pytest.fixture(scope="session")
+def loaded_phantoms(phantom_dir: Path, phantom_followup_dir: Path) -> dict[str, Any]:
+    """Both phantoms loaded the normal way (scan + load) with their truths, once per session.
+
+    Keys: ``baseline``, ``followup`` (:class:`~cbctviewer.core.volume.Volume`), ``truth_b``,
+    ``truth_f`` (dicts). The volumes are read-only views; tests must not change them.
+    """
+    from cbctviewer.io.load import load
+    from cbctviewer.io.scan import scan
+
+    loaded: dict[str, Any] = {}
+    for key, folder in (("b", phantom_dir), ("f", phantom_followup_dir)):
+        with scan(folder) as report:
+            loaded["baseline" if key == "b" else "followup"] = load(report.volumes[0])
+        loaded[f"truth_{key}"] = json.loads((folder / "phantom_truth.json").read_text(encoding="utf-8"))
+    return loaded
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _private_user_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Recent cases, case files and other user data go to a temp folder, never the real home."""

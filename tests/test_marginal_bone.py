@@ -7,8 +7,6 @@ through the transform recovered by :func:`register_rigid` (the real workflow).
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,23 +14,14 @@ import pytest
 
 from cbctviewer.core.marginal_bone import estimate_implant_radius, marginal_bone_level
 from cbctviewer.core.registration import RigidTransform, register_rigid
-from cbctviewer.core.volume import Volume
-from cbctviewer.io.load import load
-from cbctviewer.io.scan import scan
 
 TOLERANCE_MM = 0.2
 
 
-def _load(folder: Path) -> tuple[Volume, dict[str, Any]]:
-    with scan(folder) as report:
-        volume = load(report.volumes[0])
-    return volume, json.loads((folder / "phantom_truth.json").read_text(encoding="utf-8"))
-
-
 @pytest.fixture(scope="module")
-def scans(phantom_dir: Path, phantom_followup_dir: Path) -> dict[str, Any]:
-    baseline, truth_b = _load(phantom_dir)
-    followup, truth_f = _load(phantom_followup_dir)
+def scans(loaded_phantoms: dict[str, Any]) -> dict[str, Any]:
+    baseline, followup = loaded_phantoms["baseline"], loaded_phantoms["followup"]
+    truth_b, truth_f = loaded_phantoms["truth_b"], loaded_phantoms["truth_f"]
     return {
         "baseline": baseline,
         "followup": followup,

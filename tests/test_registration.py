@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,23 +34,15 @@ from cbctviewer.core.registration import (
 )
 from cbctviewer.core.tasks import Cancelled
 from cbctviewer.core.volume import Volume
-from cbctviewer.io.load import load
-from cbctviewer.io.scan import scan
 
 MAX_DISPLACEMENT_MM = 0.2
 MAX_ANGLE_DEG = 0.2
 
 
-def _load(folder: Path) -> tuple[Volume, dict[str, Any]]:
-    with scan(folder) as report:
-        volume = load(report.volumes[0])
-    return volume, json.loads((folder / "phantom_truth.json").read_text(encoding="utf-8"))
-
-
 @pytest.fixture(scope="module")
-def pair(phantom_dir: Path, phantom_followup_dir: Path) -> dict[str, Any]:
-    baseline, truth_b = _load(phantom_dir)
-    followup, truth_f = _load(phantom_followup_dir)
+def pair(loaded_phantoms: dict[str, Any]) -> dict[str, Any]:
+    baseline, followup = loaded_phantoms["baseline"], loaded_phantoms["followup"]
+    truth_b, truth_f = loaded_phantoms["truth_b"], loaded_phantoms["truth_f"]
     lo = np.asarray(baseline.origin)
     hi = lo + (np.asarray(baseline.size) - 1) * np.asarray(baseline.spacing)
     return {
